@@ -37,6 +37,9 @@ type Resource struct {
 	// the main resource keep the stored status, updates of /status keep
 	// all but status.
 	Status bool
+	// ReturnDeletedObject answers a DELETE with the deleted object
+	// instead of a Status (pods, services, ...).
+	ReturnDeletedObject bool
 	// KeepStatusOnCreate keeps the status a client sends on create
 	// (nodes: the agent registers its node with status).
 	KeepStatusOnCreate bool

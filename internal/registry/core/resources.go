@@ -57,7 +57,7 @@ func Resources() []*registry.Resource {
 			Table:    limitRangeTable,
 		},
 		{
-			Resource: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"}, Status: true,
+			Resource: "namespaces", ReturnDeletedObject: true, Kind: "Namespace", ShortNames: []string{"ns"}, Status: true,
 			Verbs:    []string{"create", "delete", "get", "list", "patch", "update", "watch"},
 			New:      func() runtime.Object { return &corev1.Namespace{} },
 			NewList:  func() runtime.Object { return &corev1.NamespaceList{} },
@@ -88,7 +88,7 @@ func Resources() []*registry.Resource {
 			Table:    pvTable,
 		},
 		{
-			Resource: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
+			Resource: "pods", ReturnDeletedObject: true, Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
 			Status: true, Generation: true,
 			New:      func() runtime.Object { return &corev1.Pod{} },
 			NewList:  func() runtime.Object { return &corev1.PodList{} },
@@ -129,14 +129,14 @@ func Resources() []*registry.Resource {
 			Table:    secretTable,
 		},
 		{
-			Resource: "serviceaccounts", Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},
+			Resource: "serviceaccounts", ReturnDeletedObject: true, Kind: "ServiceAccount", Namespaced: true, ShortNames: []string{"sa"},
 			New:      func() runtime.Object { return &corev1.ServiceAccount{} },
 			NewList:  func() runtime.Object { return &corev1.ServiceAccountList{} },
 			Strategy: serviceAccountStrategy,
 			Table:    serviceAccountTable,
 		},
 		{
-			Resource: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"}, Categories: []string{"all"}, Status: true,
+			Resource: "services", ReturnDeletedObject: true, Kind: "Service", Namespaced: true, ShortNames: []string{"svc"}, Categories: []string{"all"}, Status: true,
 			New:      func() runtime.Object { return &corev1.Service{} },
 			NewList:  func() runtime.Object { return &corev1.ServiceList{} },
 			Strategy: serviceStrategy,

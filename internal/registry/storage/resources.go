@@ -12,7 +12,7 @@ import (
 func Resources() []*registry.Resource {
 	return []*registry.Resource{{
 		Group: "storage.k8s.io", Version: "v1",
-		Resource: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
+		Resource: "storageclasses", ReturnDeletedObject: true, Kind: "StorageClass", ShortNames: []string{"sc"},
 		New:      func() runtime.Object { return &storagev1.StorageClass{} },
 		NewList:  func() runtime.Object { return &storagev1.StorageClassList{} },
 		Strategy: storageClassStrategy,

@@ -1,0 +1,152 @@
+// Package apiserver serves the Kubernetes REST API over the store: routing,
+// discovery, the REST verbs, watch, patch, tables, OpenAPI and errors. It is
+// generic over the resource descriptions in internal/registry.
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/skiff/skiff/internal/auth"
+	"github.com/skiff/skiff/internal/registry"
+	"github.com/skiff/skiff/internal/store"
+)
+
+// MaxBodyBytes is the largest request body accepted (Kubernetes: 3 MiB).
+const MaxBodyBytes = 3 << 20
+
+// Config configures the API server.
+type Config struct {
+	Store         *store.Store
+	Resources     []*registry.Resource
+	Authenticator *auth.Authenticator
+	Version       version.Info
+	Log           *slog.Logger
+	// Metrics registers the request metrics; nil uses a private registry.
+	Metrics *prometheus.Registry
+	// Ready reports whether the store is ready; nil asks the store.
+	Ready func(context.Context) error
+}
+
+// Server is the API server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	scheme *runtime.Scheme
+	codecs serializer.CodecFactory
+
+	// handlers by group/version/resource.
+	handlers map[string]*resourceHandler
+	// byKind finds a handler by group/version/kind (for ownerReferences
+	// and conversions).
+	byKind  map[string]*resourceHandler
+	cachers map[string]*cacher
+
+	discovery *discovery
+	openapi   *openAPI
+	metrics   *metrics
+	admission *admission
+
+	base       context.Context
+	stopBase   context.CancelFunc
+	handler    http.Handler
+	httpServer *http.Server
+	wg         sync.WaitGroup
+}
+
+// New builds the API server. Start serves it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apiserver: no store")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	scheme, codecs := newScheme()
+	base, stop := context.WithCancel(context.Background())
+	s := &Server{
+		cfg: cfg, log: cfg.Log.With("component", "apiserver"), scheme: scheme, codecs: codecs,
+		handlers: map[string]*resourceHandler{}, byKind: map[string]*resourceHandler{}, cachers: map[string]*cacher{},
+		base: base, stopBase: stop,
+	}
+	if err := s.install(cfg.Resources); err != nil {
+		stop()
+		return nil, err
+	}
+	s.discovery = newDiscovery(cfg.Resources)
+	s.openapi = newOpenAPI(cfg.Resources, scheme, cfg.Version.GitVersion)
+	s.metrics = newMetrics(cfg.Metrics)
+	s.admission = &admission{s: s}
+	s.handler = s.buildChain()
+	return s, nil
+}
+
+func (s *Server) install(resources []*registry.Resource) error {
+	// Stored types first, so converted versions find their storage.
+	sorted := append([]*registry.Resource(nil), resources...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ToStorage == nil && sorted[j].ToStorage != nil })
+	for _, res := range sorted {
+		h, err := s.newResourceHandler(res)
+		if err != nil {
+			return err
+		}
+		s.handlers[gvrKey(res.Group, res.Version, res.Resource)] = h
+		if res.NewList != nil {
+			s.byKind[gvkKey(res.Group, res.Version, res.Kind)] = h
+		}
+	}
+	return nil
+}
+
+func gvrKey(g, v, r string) string { return g + "/" + v + "/" + r }
+func gvkKey(g, v, k string) string { return g + "/" + v + "/" + k }
+
+// Handler returns the whole HTTP handler (authentication included).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves HTTPS on l until ctx ends, then shuts down within a few
+// seconds (open watches are cut).
+func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
+	s.httpServer = &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return s.base },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.httpServer.Serve(tls.NewListener(l, tlsConfig)) }()
+	select {
+	case err := <-errc:
+		s.stopBase()
+		return fmt.Errorf("apiserver: %w", err)
+	case <-ctx.Done():
+	}
+	s.stopBase()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.httpServer.Shutdown(shutdown)
+	return nil
+}
+
+// Close stops background work (watch caches) of a server that was never
+// served.
+func (s *Server) Close() { s.stopBase() }

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skiff/skiff/internal/server"
+)
+
+func newServerCommand() *cobra.Command {
+	cfg := server.DefaultConfig()
+	var logLevel, datastore string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane (API server, store, controllers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Log = log
+			cfg.Version = serverVersion()
+			if datastore != "" {
+				cfg.Datastore.Endpoints = strings.Split(datastore, ",")
+			}
+			cfg.Ready = func(kubeconfig string) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "skiff is running. To use it:\n  export KUBECONFIG=%s\n  kubectl get nodes\n", kubeconfig)
+			}
+			return server.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the store, certificates and kubeconfig")
+	f.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address the API server listens on")
+	f.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "HTTPS port of the API server (0 picks a free one)")
+	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra host names or IPs for the serving certificate")
+	f.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "static bearer tokens, CSV: token,user,uid[,\"group1,group2\"]")
+	f.StringVar(&datastore, "datastore-endpoint", "", "external etcd endpoints, comma separated (default: embedded etcd)")
+	f.StringVar(&cfg.Datastore.CAFile, "datastore-cafile", "", "CA bundle for the external etcd")
+	f.StringVar(&cfg.Datastore.CertFile, "datastore-certfile", "", "client certificate for the external etcd")
+	f.StringVar(&cfg.Datastore.KeyFile, "datastore-keyfile", "", "client key for the external etcd")
+	f.DurationVar(&cfg.CompactionRetention, "compaction-retention", cfg.CompactionRetention, "store history kept for watches to resume in")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}

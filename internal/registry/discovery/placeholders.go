@@ -1,9 +1,0 @@
-package discovery
-
-import "github.com/skiff/skiff/internal/registry"
-
-// Placeholders: each is replaced by a real strategy or table in its own file.
-var (
-	endpointSliceStrategy = registry.Strategy{}
-	endpointSliceTable    *registry.Table
-)

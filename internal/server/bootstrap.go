@@ -1,0 +1,24 @@
+package server
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiff/skiff/internal/apiserver"
+)
+
+// systemNamespaces exist in every cluster.
+var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// bootstrap creates the objects every cluster starts with, keeping any a
+// user changed.
+func bootstrap(ctx context.Context, api *apiserver.Server) error {
+	var objs []runtime.Object
+	for _, ns := range systemNamespaces {
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	return api.EnsureObjects(ctx, objs...)
+}
