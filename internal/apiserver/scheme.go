@@ -17,6 +17,7 @@ func newScheme() (*runtime.Scheme, serializer.CodecFactory) {
 	utilRuntimeMust(clientgoscheme.AddToScheme(s))
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	utilRuntimeMust(metav1.AddMetaToScheme(s))
+	metav1.AddToGroupVersion(s, metav1.SchemeGroupVersion)
 	utilRuntimeMust(apidiscoveryv2.AddToScheme(s))
 	utilRuntimeMust(apidiscoveryv2beta1.AddToScheme(s))
 	return s, serializer.NewCodecFactory(s, serializer.EnableStrict)

@@ -2,13 +2,41 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/skiff/skiff/internal/controller/garbagecollector"
+	"github.com/skiff/skiff/internal/controller/namespace"
 )
 
 // runControllers runs the control loops as API clients until ctx ends.
 func runControllers(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
-	<-ctx.Done()
-	return nil
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controllers: %w", err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controllers: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
+
+	ns := namespace.New(client, md, factory, log)
+	gc := garbagecollector.New(md, client.Discovery(), mapper, log)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ns.Start(gctx, 2) })
+	g.Go(func() error { return gc.Start(gctx, 4) })
+	factory.Start(gctx.Done())
+	defer factory.Shutdown()
+	return g.Wait()
 }
