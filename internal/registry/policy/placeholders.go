@@ -1,9 +1,0 @@
-package policy
-
-import "github.com/skiff/skiff/internal/registry"
-
-// Placeholders: each is replaced by a real strategy or table in its own file.
-var (
-	pdbStrategy = registry.Strategy{}
-	pdbTable    *registry.Table
-)
