@@ -216,7 +216,9 @@ func (c *cacher) watch(ctx context.Context, from int64) (*cacheWatcher, bool, er
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if from < c.floor {
+	// History the store compacted away is not served from the cache
+	// either: such a watch gets 410 Gone from the store, as upstream.
+	if from < c.floor || from+1 < c.store.CompactedRevision() {
 		return nil, false, nil
 	}
 	w := &cacheWatcher{ch: make(chan *cacheEvent, watcherBuffer+len(c.ring)), from: from}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -51,6 +52,8 @@ type Store struct {
 	client *clientv3.Client
 	crypt  *Encrypter
 	leases *leaseCache
+	// compacted is the newest revision this process compacted to.
+	compacted atomic.Int64
 }
 
 // New returns a Store over client. crypt may be nil; when set, values of keys
@@ -203,8 +206,17 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 	if err != nil && !errors.Is(mapErr(err), ErrCompacted) {
 		return mapErr(err)
 	}
-	return nil
+	for {
+		cur := s.compacted.Load()
+		if rev <= cur || s.compacted.CompareAndSwap(cur, rev) {
+			return nil
+		}
+	}
 }
+
+// CompactedRevision returns the newest revision this process compacted
+// to: history before it is gone.
+func (s *Store) CompactedRevision() int64 { return s.compacted.Load() }
 
 func (s *Store) putOp(ctx context.Context, key string, value []byte, ttl time.Duration) (clientv3.Op, error) {
 	v, err := s.crypt.encrypt(key, value)

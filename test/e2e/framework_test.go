@@ -8,10 +8,12 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,15 +63,17 @@ type server struct {
 	dataDir    string
 	kubeconfig string
 	args       []string
-	cmd        *exec.Cmd
-	log        *bytes.Buffer
-	done       chan struct{}
+	// port stays the same across restarts, so clients reconnect.
+	port int
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
 }
 
 // startServer starts skiff server on a fresh data directory.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), args: extraArgs}
+	s := &server{t: t, dataDir: t.TempDir(), args: extraArgs, port: freePort(t)}
 	s.kubeconfig = filepath.Join(s.dataDir, "kubeconfig.yaml")
 	s.start()
 	t.Cleanup(func() {
@@ -84,7 +88,7 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	_ = os.Remove(s.kubeconfig)
-	args := append([]string{"server", "--data-dir", s.dataDir, "--secure-port", "0", "--bind-address", "127.0.0.1"}, s.args...)
+	args := append([]string{"server", "--data-dir", s.dataDir, "--secure-port", strconv.Itoa(s.port), "--bind-address", "127.0.0.1"}, s.args...)
 	s.cmd = exec.Command(skiffBin, args...)
 	s.log = &bytes.Buffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -115,6 +119,17 @@ func (s *server) waitReady(timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.t.Fatalf("skiff server not ready in %v:\n%s", timeout, s.log.String())
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func readyz(host string) bool {
