@@ -16,7 +16,7 @@ deps: ## install the Debian packages skiff needs (as root)
 	./hack/install-deps.sh
 
 build: ## build bin/skiff
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/skiff
 
 run: deps build ## install what is missing, build, and start a single-node cluster
 	./$(BIN) server

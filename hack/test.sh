@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 ./hack/lint.sh
 go test -count=1 -timeout 20m ./internal/...
-go build -o bin/skiff ./cmd/skiff
+make build
 SKIFF_BIN="$PWD/bin/skiff" go test -count=1 -timeout 30m ./test/e2e/...

@@ -20,12 +20,6 @@ type ctxKey int
 
 const userKey ctxKey = iota
 
-// userFrom returns the authenticated user of a request.
-func userFrom(ctx context.Context) *auth.User {
-	u, _ := ctx.Value(userKey).(*auth.User)
-	return u
-}
-
 // publicPaths answer without credentials, as Kubernetes'
 // system:public-info-viewer allows.
 func isPublic(path string) bool {
@@ -92,6 +86,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusOK, s.cfg.Version)
 	case p == "/metrics":
 		s.metrics.handler().ServeHTTP(w, r)
+	case strings.HasPrefix(p, "/debug/pprof"):
+		servePprof(w, r)
 	case strings.HasPrefix(p, "/openapi/"):
 		s.openapi.ServeHTTP(w, r)
 	case p == "/":

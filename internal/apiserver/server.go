@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,7 +63,6 @@ type Server struct {
 	stopBase   context.CancelFunc
 	handler    http.Handler
 	httpServer *http.Server
-	wg         sync.WaitGroup
 }
 
 // New builds the API server. Start serves it.

@@ -39,7 +39,8 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		skiffBin = filepath.Join(dir, "skiff")
-		cmd := exec.Command("go", "build", "-o", skiffBin, "../../cmd/skiff")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", skiffBin, "../../cmd/skiff")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build skiff:", err)

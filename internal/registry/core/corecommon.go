@@ -256,4 +256,4 @@ func sameBytesMap(a, b map[string][]byte) bool {
 }
 
 // microToTime turns a MicroTime into a Time, for registry.Age.
-func microToTime(t metav1.MicroTime) metav1.Time { return metav1.Time{Time: t.Time} }
+func microToTime(t metav1.MicroTime) metav1.Time { return metav1.Time(t) }
