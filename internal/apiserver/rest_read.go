@@ -165,7 +165,11 @@ func (h *resourceHandler) listObjects(ctx context.Context, sel *objSelection, o 
 		if err != nil {
 			return nil, lm, err
 		}
-		rev = page.Revision
+		if rev == 0 {
+			// Later pages read at the first page's revision; etcd's
+			// header carries the newest revision, not the one read at.
+			rev = page.Revision
+		}
 		for i, kv := range page.KVs {
 			obj, err := h.decodeServed(kv)
 			if err != nil {
