@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,6 +21,8 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/apiresources"
 )
 
 // ignored resources are never collected (as upstream: events).
@@ -74,39 +75,21 @@ func (c *Collector) Start(ctx context.Context, workers int) error {
 	return nil
 }
 
+// deletableResources lists the resources the collector watches and deletes
+// from: all that can be listed, watched, deleted and patched, but the
+// ignored ones.
 func (c *Collector) deletableResources() ([]schema.GroupVersionResource, error) {
-	lists, err := c.discovery.ServerPreferredResources()
+	all, err := apiresources.Discover(c.discovery, false, "list", "watch", "delete", "patch")
 	if err != nil {
-		return nil, fmt.Errorf("garbagecollector: discovery: %w", err)
+		return nil, fmt.Errorf("garbagecollector: %w", err)
 	}
 	var out []schema.GroupVersionResource
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			gvr := gv.WithResource(r.Name)
-			if strings.Contains(r.Name, "/") || ignored[gvr.GroupResource()] || !hasVerbs(r.Verbs, "list", "watch", "delete", "patch") {
-				continue
-			}
+	for _, gvr := range all {
+		if !ignored[gvr.GroupResource()] {
 			out = append(out, gvr)
 		}
 	}
 	return out, nil
-}
-
-func hasVerbs(verbs []string, want ...string) bool {
-	have := map[string]bool{}
-	for _, v := range verbs {
-		have[v] = true
-	}
-	for _, w := range want {
-		if !have[w] {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Collector) watch(factory metadatainformer.SharedInformerFactory, gvr schema.GroupVersionResource) {

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/apiresources"
 )
 
 // finalizerName is the namespace spec finalizer this controller owns.
@@ -149,37 +151,7 @@ func hasFinalizer(ns *corev1.Namespace) bool {
 // namespacedResources lists the namespaced resources that can be listed
 // and deleted, at their preferred versions.
 func (c *Controller) namespacedResources() ([]schema.GroupVersionResource, error) {
-	lists, err := c.discovery.ServerPreferredNamespacedResources()
-	if err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
-	}
-	var out []schema.GroupVersionResource
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "delete") {
-				continue
-			}
-			out = append(out, gv.WithResource(r.Name))
-		}
-	}
-	return out, nil
-}
-
-func hasVerbs(verbs []string, want ...string) bool {
-	have := map[string]bool{}
-	for _, v := range verbs {
-		have[v] = true
-	}
-	for _, w := range want {
-		if !have[w] {
-			return false
-		}
-	}
-	return true
+	return apiresources.Discover(c.discovery, true, "list", "delete")
 }
 
 // deleteAll deletes every object of gvr in ns and returns how many are

@@ -6,7 +6,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validRevision() *appsv1.ControllerRevision {
@@ -22,27 +23,27 @@ func validRevision() *appsv1.ControllerRevision {
 }
 
 func TestControllerRevisionValidate(t *testing.T) {
-	expectValid(t, controllerRevisionStrategy.Validate(validRevision()))
+	registrytest.ExpectValid(t, controllerRevisionStrategy.Validate(validRevision()))
 	r := validRevision()
 	r.Data = runtime.RawExtension{}
 	r.Revision = -1
 	errs := controllerRevisionStrategy.Validate(r)
-	expectError(t, errs, wantErr{"data", field.ErrorTypeRequired, "data is mandatory"})
-	expectError(t, errs, wantErr{"revision", field.ErrorTypeInvalid, "must be greater than or equal to 0"})
+	registrytest.ExpectContains(t, errs, registrytest.Required("data", "data is mandatory"))
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("revision", "must be greater than or equal to 0"))
 
 	old := validRevision()
 	r = old.DeepCopy()
 	r.Labels = map[string]string{"x": "y"}
-	expectValid(t, controllerRevisionStrategy.ValidateUpdate(r, old))
+	registrytest.ExpectValid(t, controllerRevisionStrategy.ValidateUpdate(r, old))
 	r.Data.Raw = []byte(`{"spec":{}}`)
-	expectError(t, controllerRevisionStrategy.ValidateUpdate(r, old),
-		wantErr{"data", field.ErrorTypeInvalid, "field is immutable"})
+	registrytest.ExpectContains(t, controllerRevisionStrategy.ValidateUpdate(r, old),
+		registrytest.Invalid("data", "field is immutable"))
 }
 
 func TestControllerRevisionTable(t *testing.T) {
-	checkColumns(t, controllerRevisionTable, []string{"Name", "Controller", "Revision", "Age"}, 0)
+	registrytest.ExpectColumns(t, controllerRevisionTable, []string{"Name", "Controller", "Revision", "Age"}, 0)
 	r := validRevision()
-	checkRow(t, controllerRevisionTable, controllerRevisionTable.Row(r),
+	registrytest.ExpectRow(t, controllerRevisionTable, controllerRevisionTable.Row(r),
 		[]interface{}{"web-6d4cf56db6", "statefulset.apps/web", int64(2), "10m"})
 	r.OwnerReferences = nil
 	if got := controllerRevisionTable.Row(r)[1]; got != "<none>" {

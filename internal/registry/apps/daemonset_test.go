@@ -8,7 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 // validDaemonSet is a created DaemonSet (defaulted and prepared).
@@ -59,45 +60,45 @@ func TestDaemonSetValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := validDaemonSet()
 			mutate(d)
-			expectValid(t, daemonSetStrategy.Validate(d))
+			registrytest.ExpectValid(t, daemonSetStrategy.Validate(d))
 		})
 	}
 	ru := "spec.updateStrategy.rollingUpdate"
 	cases := []invalidCase[*appsv1.DaemonSet]{
 		{"no selector", func(d *appsv1.DaemonSet) { d.Spec.Selector = nil },
-			wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, templateMismatch}},
+			registrytest.Invalid("spec.template.metadata.labels", templateMismatch)},
 		{"empty selector", func(d *appsv1.DaemonSet) { d.Spec.Selector = &metav1.LabelSelector{} },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "empty selector is invalid for daemonset"}},
+			registrytest.Invalid("spec.selector", "empty selector is invalid for daemonset")},
 		{"labels mismatch", func(d *appsv1.DaemonSet) { d.Spec.Template.Labels = map[string]string{"app": "x"} },
-			wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, templateMismatch}},
+			registrytest.Invalid("spec.template.metadata.labels", templateMismatch)},
 		{"restart never", func(d *appsv1.DaemonSet) { d.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever },
-			wantErr{"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.template.spec.restartPolicy", "")},
 		{"active deadline", func(d *appsv1.DaemonSet) { d.Spec.Template.Spec.ActiveDeadlineSeconds = new(int64) },
-			wantErr{"spec.template.spec.activeDeadlineSeconds", field.ErrorTypeForbidden, "in DaemonSet is not Supported"}},
+			registrytest.Forbidden("spec.template.spec.activeDeadlineSeconds", "in DaemonSet is not Supported")},
 		{"strategy type", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.Type = "Surge" },
-			wantErr{"spec.updateStrategy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.updateStrategy", "")},
 		{"rolling without parameters", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.RollingUpdate = nil },
-			wantErr{ru, field.ErrorTypeRequired, ""}},
+			registrytest.Required(ru, "")},
 		{"both set", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ios("1") },
-			wantErr{ru + ".maxSurge", field.ErrorTypeInvalid, "may not be set when maxUnavailable is non-zero"}},
+			registrytest.Invalid(ru+".maxSurge", "may not be set when maxUnavailable is non-zero")},
 		{"both zero", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ios("0%") },
-			wantErr{ru + ".maxUnavailable", field.ErrorTypeRequired, "cannot be 0 when maxSurge is 0"}},
+			registrytest.Required(ru+".maxUnavailable", "cannot be 0 when maxSurge is 0")},
 		{"surge over 100%", func(d *appsv1.DaemonSet) {
 			d.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{MaxUnavailable: ios("0"), MaxSurge: ios("200%")}
-		}, wantErr{ru + ".maxSurge", field.ErrorTypeInvalid, "must not be greater than 100%"}},
+		}, registrytest.Invalid(ru+".maxSurge", "must not be greater than 100%")},
 		{"negative minReadySeconds", func(d *appsv1.DaemonSet) { d.Spec.MinReadySeconds = -5 },
-			wantErr{"spec.minReadySeconds", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.minReadySeconds", "")},
 		{"negative history", func(d *appsv1.DaemonSet) { d.Spec.RevisionHistoryLimit = newInt32(-1) },
-			wantErr{"spec.revisionHistoryLimit", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.revisionHistoryLimit", "")},
 		{"negative template generation", func(d *appsv1.DaemonSet) {
 			d.Annotations[appsv1.DeprecatedTemplateGeneration] = "-2"
-		}, wantErr{"spec.templateGeneration", field.ErrorTypeInvalid, ""}},
+		}, registrytest.Invalid("spec.templateGeneration", "")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := validDaemonSet()
 			c.mutate(d)
-			expectError(t, daemonSetStrategy.Validate(d), c.want)
+			registrytest.ExpectContains(t, daemonSetStrategy.Validate(d), c.want)
 		})
 	}
 }
@@ -114,7 +115,7 @@ func TestDaemonSetTemplateGeneration(t *testing.T) {
 	if got := d.Annotations[appsv1.DeprecatedTemplateGeneration]; got != "2" {
 		t.Errorf("template generation %q after template change", got)
 	}
-	expectValid(t, daemonSetStrategy.ValidateUpdate(d, old))
+	registrytest.ExpectValid(t, daemonSetStrategy.ValidateUpdate(d, old))
 
 	// A client dropping the annotation keeps the stored value.
 	d = old.DeepCopy()
@@ -124,39 +125,39 @@ func TestDaemonSetTemplateGeneration(t *testing.T) {
 	if got := d.Annotations[appsv1.DeprecatedTemplateGeneration]; got != "1" {
 		t.Errorf("template generation %q after spec change", got)
 	}
-	expectValid(t, daemonSetStrategy.ValidateUpdate(d, old))
+	registrytest.ExpectValid(t, daemonSetStrategy.ValidateUpdate(d, old))
 
 	d = old.DeepCopy()
 	d.Annotations[appsv1.DeprecatedTemplateGeneration] = "5"
-	expectError(t, daemonSetStrategy.ValidateUpdate(d, old),
-		wantErr{"spec.templateGeneration", field.ErrorTypeInvalid, "must not be incremented without template update"})
+	registrytest.ExpectContains(t, daemonSetStrategy.ValidateUpdate(d, old),
+		registrytest.Invalid("spec.templateGeneration", "must not be incremented without template update"))
 	d.Annotations[appsv1.DeprecatedTemplateGeneration] = "0"
-	expectError(t, daemonSetStrategy.ValidateUpdate(d, old),
-		wantErr{"spec.templateGeneration", field.ErrorTypeInvalid, "must not be decremented"})
+	registrytest.ExpectContains(t, daemonSetStrategy.ValidateUpdate(d, old),
+		registrytest.Invalid("spec.templateGeneration", "must not be decremented"))
 
 	d = old.DeepCopy()
 	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
-	expectError(t, daemonSetStrategy.ValidateUpdate(d, old),
-		wantErr{"spec.selector", field.ErrorTypeInvalid, "field is immutable"})
+	registrytest.ExpectContains(t, daemonSetStrategy.ValidateUpdate(d, old),
+		registrytest.Invalid("spec.selector", "field is immutable"))
 }
 
 func TestDaemonSetStatus(t *testing.T) {
 	old := validDaemonSet()
 	d := old.DeepCopy()
 	d.Status = appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 3, NumberReady: 2}
-	expectValid(t, daemonSetStrategy.ValidateStatus(d, old))
+	registrytest.ExpectValid(t, daemonSetStrategy.ValidateStatus(d, old))
 	d.Status.NumberMisscheduled = -1
-	expectError(t, daemonSetStrategy.ValidateStatus(d, old),
-		wantErr{"status.numberMisscheduled", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, daemonSetStrategy.ValidateStatus(d, old),
+		registrytest.Invalid("status.numberMisscheduled", ""))
 }
 
 func TestDaemonSetTable(t *testing.T) {
-	checkColumns(t, daemonSetTable, []string{"Name", "Desired", "Current", "Ready", "Up-to-date", "Available",
+	registrytest.ExpectColumns(t, daemonSetTable, []string{"Name", "Desired", "Current", "Ready", "Up-to-date", "Available",
 		"Node Selector", "Age", "Containers", "Images", "Selector"}, 3)
 	d := validDaemonSet()
 	d.Status = appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 3, NumberReady: 2,
 		UpdatedNumberScheduled: 1, NumberAvailable: 2}
-	checkRow(t, daemonSetTable, daemonSetTable.Row(d), []interface{}{"web", int64(3), int64(3), int64(2), int64(1),
+	registrytest.ExpectRow(t, daemonSetTable, daemonSetTable.Row(d), []interface{}{"web", int64(3), int64(3), int64(2), int64(1),
 		int64(2), "<none>", "10m", "nginx,sidecar", "nginx:1.27,busybox", "app=web"})
 	d.Spec.Template.Spec.NodeSelector = map[string]string{"kubernetes.io/os": "linux"}
 	if got := daemonSetTable.Row(d)[6]; got != "kubernetes.io/os=linux" {

@@ -8,7 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validDeployment() *appsv1.Deployment {
@@ -82,7 +83,7 @@ func TestDeploymentValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := validDeployment()
 			mutate(d)
-			expectValid(t, deploymentStrategy.Validate(d))
+			registrytest.ExpectValid(t, deploymentStrategy.Validate(d))
 		})
 	}
 
@@ -91,7 +92,7 @@ func TestDeploymentValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			d := validDeployment()
 			c.mutate(d)
-			expectError(t, deploymentStrategy.Validate(d), c.want)
+			registrytest.ExpectContains(t, deploymentStrategy.Validate(d), c.want)
 		})
 	}
 }
@@ -120,11 +121,11 @@ func TestDeploymentUpdate(t *testing.T) {
 	d := old.DeepCopy()
 	d.Spec.Replicas = newInt32(5)
 	d.Spec.Template.Spec.Containers[0].Image = "nginx:1.28"
-	expectValid(t, deploymentStrategy.ValidateUpdate(d, old))
+	registrytest.ExpectValid(t, deploymentStrategy.ValidateUpdate(d, old))
 
 	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web", "tier": "x"}}
-	expectError(t, deploymentStrategy.ValidateUpdate(d, old),
-		wantErr{"spec.selector", field.ErrorTypeInvalid, "field is immutable"})
+	registrytest.ExpectContains(t, deploymentStrategy.ValidateUpdate(d, old),
+		registrytest.Invalid("spec.selector", "field is immutable"))
 
 	// An annotation change bumps the generation; a spec change is left to
 	// the framework.
@@ -147,21 +148,21 @@ func TestDeploymentStatus(t *testing.T) {
 	old := validDeployment()
 	old.Status = appsv1.DeploymentStatus{Replicas: 3, ReadyReplicas: 3, AvailableReplicas: 2, CollisionCount: newInt32(2)}
 	d := old.DeepCopy()
-	expectValid(t, deploymentStrategy.ValidateStatus(d, old))
+	registrytest.ExpectValid(t, deploymentStrategy.ValidateStatus(d, old))
 	d.Status.ReadyReplicas = 4
 	d.Status.CollisionCount = newInt32(1)
 	errs := deploymentStrategy.ValidateStatus(d, old)
-	expectError(t, errs, wantErr{"status.readyReplicas", field.ErrorTypeInvalid, "cannot be greater than status.replicas"})
-	expectError(t, errs, wantErr{"status.collisionCount", field.ErrorTypeInvalid, "cannot be decremented"})
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("status.readyReplicas", "cannot be greater than status.replicas"))
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("status.collisionCount", "cannot be decremented"))
 }
 
 func TestDeploymentTable(t *testing.T) {
-	checkColumns(t, deploymentTable, []string{"Name", "Ready", "Up-to-date", "Available", "Age",
+	registrytest.ExpectColumns(t, deploymentTable, []string{"Name", "Ready", "Up-to-date", "Available", "Age",
 		"Containers", "Images", "Selector"}, 3)
 	d := validDeployment()
 	d.Spec.Replicas = newInt32(3)
 	d.Status = appsv1.DeploymentStatus{ReadyReplicas: 2, UpdatedReplicas: 3, AvailableReplicas: 1}
-	checkRow(t, deploymentTable, deploymentTable.Row(d), []interface{}{
+	registrytest.ExpectRow(t, deploymentTable, deploymentTable.Row(d), []interface{}{
 		"web", "2/3", int64(3), int64(1), "10m", "nginx,sidecar", "nginx:1.27,busybox", "app=web"})
 }
 
@@ -170,46 +171,46 @@ func deploymentInvalidCases() []invalidCase[*appsv1.Deployment] {
 	ru := "spec.strategy.rollingUpdate"
 	return []invalidCase[*appsv1.Deployment]{
 		{"no selector", func(d *appsv1.Deployment) { d.Spec.Selector = nil },
-			wantErr{"spec.selector", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.selector", "")},
 		{"empty selector", func(d *appsv1.Deployment) { d.Spec.Selector = &metav1.LabelSelector{} },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "empty selector is invalid for deployment"}},
+			registrytest.Invalid("spec.selector", "empty selector is invalid for deployment")},
 		{"bad selector", func(d *appsv1.Deployment) {
 			d.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Near"}}
-		}, wantErr{"spec.selector.matchExpressions[0].operator", field.ErrorTypeInvalid, ""}},
+		}, registrytest.Invalid("spec.selector.matchExpressions[0].operator", "")},
 		{"labels mismatch", func(d *appsv1.Deployment) { d.Spec.Template.Labels = map[string]string{"app": "x"} },
-			wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, templateMismatch}},
+			registrytest.Invalid("spec.template.metadata.labels", templateMismatch)},
 		{"negative replicas", func(d *appsv1.Deployment) { d.Spec.Replicas = newInt32(-1) },
-			wantErr{"spec.replicas", field.ErrorTypeInvalid, "must be greater than or equal to 0"}},
+			registrytest.Invalid("spec.replicas", "must be greater than or equal to 0")},
 		{"restart on failure", func(d *appsv1.Deployment) { d.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
-			wantErr{"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.template.spec.restartPolicy", "")},
 		{"active deadline", func(d *appsv1.Deployment) { d.Spec.Template.Spec.ActiveDeadlineSeconds = new(int64) },
-			wantErr{"spec.template.spec.activeDeadlineSeconds", field.ErrorTypeForbidden, "in ReplicaSet is not Supported"}},
+			registrytest.Forbidden("spec.template.spec.activeDeadlineSeconds", "in ReplicaSet is not Supported")},
 		{"strategy type", func(d *appsv1.Deployment) { d.Spec.Strategy.Type = "BlueGreen" },
-			wantErr{"spec.strategy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.strategy", "")},
 		{"recreate with rolling", func(d *appsv1.Deployment) { d.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
-			wantErr{ru, field.ErrorTypeForbidden, "may not be specified when strategy `type` is 'Recreate'"}},
+			registrytest.Forbidden(ru, "may not be specified when strategy `type` is 'Recreate'")},
 		{"rolling without parameters", func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate = nil },
-			wantErr{ru, field.ErrorTypeRequired, ""}},
+			registrytest.Required(ru, "")},
 		{"both zero", func(d *appsv1.Deployment) {
 			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: ios("0"), MaxUnavailable: ios("0%")}
-		}, wantErr{ru + ".maxUnavailable", field.ErrorTypeInvalid, "may not be 0 when `maxSurge` is 0"}},
+		}, registrytest.Invalid(ru+".maxUnavailable", "may not be 0 when `maxSurge` is 0")},
 		{"unavailable over 100%", func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ios("110%") },
-			wantErr{ru + ".maxUnavailable", field.ErrorTypeInvalid, "must not be greater than 100%"}},
+			registrytest.Invalid(ru+".maxUnavailable", "must not be greater than 100%")},
 		{"surge not a percent", func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ios("lots") },
-			wantErr{ru + ".maxSurge", field.ErrorTypeInvalid, "a valid percent string"}},
+			registrytest.Invalid(ru+".maxSurge", "a valid percent string")},
 		{"negative surge", func(d *appsv1.Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ios("-1") },
-			wantErr{ru + ".maxSurge", field.ErrorTypeInvalid, "must be greater than or equal to 0"}},
+			registrytest.Invalid(ru+".maxSurge", "must be greater than or equal to 0")},
 		{"negative minReadySeconds", func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = -1 },
-			wantErr{"spec.minReadySeconds", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.minReadySeconds", "")},
 		{"deadline not after minReady", func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = 600 },
-			wantErr{"spec.progressDeadlineSeconds", field.ErrorTypeInvalid, "must be greater than minReadySeconds"}},
+			registrytest.Invalid("spec.progressDeadlineSeconds", "must be greater than minReadySeconds")},
 		{"negative history", func(d *appsv1.Deployment) { d.Spec.RevisionHistoryLimit = newInt32(-2) },
-			wantErr{"spec.revisionHistoryLimit", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.revisionHistoryLimit", "")},
 		{"rollback not a number", func(d *appsv1.Deployment) {
 			d.Annotations = map[string]string{appsv1.DeprecatedRollbackTo: "latest"}
-		}, wantErr{"metadata.annotations[deprecated.deployment.rollback.to]", field.ErrorTypeInvalid, ""}},
+		}, registrytest.Invalid("metadata.annotations[deprecated.deployment.rollback.to]", "")},
 		{"negative rollback", func(d *appsv1.Deployment) {
 			d.Annotations = map[string]string{appsv1.DeprecatedRollbackTo: "-1"}
-		}, wantErr{"spec.rollback.version", field.ErrorTypeInvalid, ""}},
+		}, registrytest.Invalid("spec.rollback.version", "")},
 	}
 }

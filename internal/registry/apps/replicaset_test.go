@@ -6,7 +6,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validReplicaSet() *appsv1.ReplicaSet {
@@ -32,26 +33,26 @@ func TestReplicaSetDefaults(t *testing.T) {
 }
 
 func TestReplicaSetValidate(t *testing.T) {
-	expectValid(t, replicaSetStrategy.Validate(validReplicaSet()))
+	registrytest.ExpectValid(t, replicaSetStrategy.Validate(validReplicaSet()))
 	cases := []invalidCase[*appsv1.ReplicaSet]{
 		{"no selector", func(rs *appsv1.ReplicaSet) { rs.Spec.Selector = nil },
-			wantErr{"spec.selector", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.selector", "")},
 		{"empty selector", func(rs *appsv1.ReplicaSet) { rs.Spec.Selector = &metav1.LabelSelector{} },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "empty selector is invalid"}},
+			registrytest.Invalid("spec.selector", "empty selector is invalid")},
 		{"labels mismatch", func(rs *appsv1.ReplicaSet) { rs.Spec.Template.Labels = nil },
-			wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, templateMismatch}},
+			registrytest.Invalid("spec.template.metadata.labels", templateMismatch)},
 		{"negative replicas", func(rs *appsv1.ReplicaSet) { rs.Spec.Replicas = newInt32(-3) },
-			wantErr{"spec.replicas", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.replicas", "")},
 		{"negative minReadySeconds", func(rs *appsv1.ReplicaSet) { rs.Spec.MinReadySeconds = -1 },
-			wantErr{"spec.minReadySeconds", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.minReadySeconds", "")},
 		{"restart never", func(rs *appsv1.ReplicaSet) { rs.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever },
-			wantErr{"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.template.spec.restartPolicy", "")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rs := validReplicaSet()
 			c.mutate(rs)
-			expectError(t, replicaSetStrategy.Validate(rs), c.want)
+			registrytest.ExpectContains(t, replicaSetStrategy.Validate(rs), c.want)
 		})
 	}
 }
@@ -60,29 +61,29 @@ func TestReplicaSetUpdateAndStatus(t *testing.T) {
 	old := validReplicaSet()
 	rs := old.DeepCopy()
 	rs.Spec.Replicas = newInt32(7)
-	expectValid(t, replicaSetStrategy.ValidateUpdate(rs, old))
+	registrytest.ExpectValid(t, replicaSetStrategy.ValidateUpdate(rs, old))
 	rs.Spec.Selector.MatchLabels["app"] = "api"
-	expectError(t, replicaSetStrategy.ValidateUpdate(rs, old),
-		wantErr{"spec.selector", field.ErrorTypeInvalid, "field is immutable"})
+	registrytest.ExpectContains(t, replicaSetStrategy.ValidateUpdate(rs, old),
+		registrytest.Invalid("spec.selector", "field is immutable"))
 
 	rs = old.DeepCopy()
 	rs.Status = appsv1.ReplicaSetStatus{Replicas: 2, FullyLabeledReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2}
-	expectValid(t, replicaSetStrategy.ValidateStatus(rs, old))
+	registrytest.ExpectValid(t, replicaSetStrategy.ValidateStatus(rs, old))
 	rs.Status.AvailableReplicas = 3
-	expectError(t, replicaSetStrategy.ValidateStatus(rs, old),
-		wantErr{"status.availableReplicas", field.ErrorTypeInvalid, "cannot be greater than readyReplicas"})
+	registrytest.ExpectContains(t, replicaSetStrategy.ValidateStatus(rs, old),
+		registrytest.Invalid("status.availableReplicas", "cannot be greater than readyReplicas"))
 	rs.Status.Replicas = -1
-	expectError(t, replicaSetStrategy.ValidateStatus(rs, old),
-		wantErr{"status.replicas", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, replicaSetStrategy.ValidateStatus(rs, old),
+		registrytest.Invalid("status.replicas", ""))
 }
 
 func TestReplicaSetTable(t *testing.T) {
-	checkColumns(t, replicaSetTable, []string{"Name", "Desired", "Current", "Ready", "Age",
+	registrytest.ExpectColumns(t, replicaSetTable, []string{"Name", "Desired", "Current", "Ready", "Age",
 		"Containers", "Images", "Selector"}, 3)
 	rs := validReplicaSet()
 	rs.Spec.Replicas = newInt32(4)
 	rs.Status = appsv1.ReplicaSetStatus{Replicas: 3, ReadyReplicas: 2}
-	checkRow(t, replicaSetTable, replicaSetTable.Row(rs), []interface{}{
+	registrytest.ExpectRow(t, replicaSetTable, replicaSetTable.Row(rs), []interface{}{
 		"web", int64(4), int64(3), int64(2), "10m", "nginx,sidecar", "nginx:1.27,busybox", "app=web"})
 	rs.Spec.Selector = nil
 	if got := replicaSetTable.Row(rs)[7]; got != "<none>" {

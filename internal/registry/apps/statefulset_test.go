@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func claimTemplate(name string) corev1.PersistentVolumeClaim {
@@ -94,7 +96,7 @@ func TestStatefulSetValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := validStatefulSet()
 			mutate(s)
-			expectValid(t, statefulSetStrategy.Validate(s))
+			registrytest.ExpectValid(t, statefulSetStrategy.Validate(s))
 		})
 	}
 
@@ -103,7 +105,7 @@ func TestStatefulSetValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := validStatefulSet()
 			c.mutate(s)
-			expectError(t, statefulSetStrategy.Validate(s), c.want)
+			registrytest.ExpectContains(t, statefulSetStrategy.Validate(s), c.want)
 		})
 	}
 	if errs := statefulSetStrategy.NameValidator("web.db", false); len(errs) == 0 {
@@ -163,18 +165,18 @@ func TestStatefulSetStatus(t *testing.T) {
 	old := validStatefulSet()
 	s := old.DeepCopy()
 	s.Status = appsv1.StatefulSetStatus{Replicas: 2, ReadyReplicas: 2, AvailableReplicas: 2, CurrentReplicas: 2}
-	expectValid(t, statefulSetStrategy.ValidateStatus(s, old))
+	registrytest.ExpectValid(t, statefulSetStrategy.ValidateStatus(s, old))
 	s.Status.CurrentReplicas = 3
-	expectError(t, statefulSetStrategy.ValidateStatus(s, old),
-		wantErr{"status.currentReplicas", field.ErrorTypeInvalid, "cannot be greater than status.replicas"})
+	registrytest.ExpectContains(t, statefulSetStrategy.ValidateStatus(s, old),
+		registrytest.Invalid("status.currentReplicas", "cannot be greater than status.replicas"))
 }
 
 func TestStatefulSetTable(t *testing.T) {
-	checkColumns(t, statefulSetTable, []string{"Name", "Ready", "Age", "Containers", "Images"}, 2)
+	registrytest.ExpectColumns(t, statefulSetTable, []string{"Name", "Ready", "Age", "Containers", "Images"}, 2)
 	s := validStatefulSet()
 	s.Spec.Replicas = newInt32(3)
 	s.Status.ReadyReplicas = 1
-	checkRow(t, statefulSetTable, statefulSetTable.Row(s), []interface{}{
+	registrytest.ExpectRow(t, statefulSetTable, statefulSetTable.Row(s), []interface{}{
 		"web", "1/3", "10m", "nginx,sidecar", "nginx:1.27,busybox"})
 }
 
@@ -183,52 +185,52 @@ func statefulSetInvalidCases() []invalidCase[*appsv1.StatefulSet] {
 	vct := "spec.volumeClaimTemplates[0].spec"
 	return []invalidCase[*appsv1.StatefulSet]{
 		{"no selector", func(s *appsv1.StatefulSet) { s.Spec.Selector = nil },
-			wantErr{"spec.selector", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.selector", "")},
 		{"empty selector", func(s *appsv1.StatefulSet) { s.Spec.Selector = &metav1.LabelSelector{} },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "empty selector is invalid for statefulset"}},
+			registrytest.Invalid("spec.selector", "empty selector is invalid for statefulset")},
 		{"labels mismatch", func(s *appsv1.StatefulSet) { s.Spec.Template.Labels = map[string]string{"app": "db"} },
-			wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, templateMismatch}},
+			registrytest.Invalid("spec.template.metadata.labels", templateMismatch)},
 		{"pod management", func(s *appsv1.StatefulSet) { s.Spec.PodManagementPolicy = "Random" },
-			wantErr{"spec.podManagementPolicy", field.ErrorTypeInvalid, "must be 'OrderedReady' or 'Parallel'"}},
+			registrytest.Invalid("spec.podManagementPolicy", "must be 'OrderedReady' or 'Parallel'")},
 		{"pod management unset", func(s *appsv1.StatefulSet) { s.Spec.PodManagementPolicy = "" },
-			wantErr{"spec.podManagementPolicy", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.podManagementPolicy", "")},
 		{"update strategy", func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.Type = "Canary" },
-			wantErr{"spec.updateStrategy", field.ErrorTypeInvalid, "must be 'RollingUpdate' or 'OnDelete'"}},
+			registrytest.Invalid("spec.updateStrategy", "must be 'RollingUpdate' or 'OnDelete'")},
 		{"on delete with rolling", func(s *appsv1.StatefulSet) {
 			s.Spec.UpdateStrategy.Type = appsv1.OnDeleteStatefulSetStrategyType
-		}, wantErr{"spec.updateStrategy.rollingUpdate", field.ErrorTypeInvalid, "only allowed for updateStrategy 'RollingUpdate'"}},
+		}, registrytest.Invalid("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'")},
 		{"negative partition", func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.Partition = newInt32(-1) },
-			wantErr{"spec.updateStrategy.rollingUpdate.partition", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.updateStrategy.rollingUpdate.partition", "")},
 		{"zero max unavailable", func(s *appsv1.StatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ios("0") },
-			wantErr{"spec.updateStrategy.rollingUpdate.maxUnavailable", field.ErrorTypeInvalid, "cannot be 0"}},
+			registrytest.Invalid("spec.updateStrategy.rollingUpdate.maxUnavailable", "cannot be 0")},
 		{"retention", func(s *appsv1.StatefulSet) { s.Spec.PersistentVolumeClaimRetentionPolicy.WhenScaled = "Keep" },
-			wantErr{"spec.persistentVolumeClaimRetentionPolicy.whenScaled", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.persistentVolumeClaimRetentionPolicy.whenScaled", "")},
 		{"negative replicas", func(s *appsv1.StatefulSet) { s.Spec.Replicas = newInt32(-1) },
-			wantErr{"spec.replicas", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.replicas", "")},
 		{"negative ordinal", func(s *appsv1.StatefulSet) { s.Spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: -1} },
-			wantErr{"spec.ordinals.start", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.ordinals.start", "")},
 		{"service name", func(s *appsv1.StatefulSet) { s.Spec.ServiceName = "Web_Service" },
-			wantErr{"spec.serviceName", field.ErrorTypeInvalid, "RFC 1123"}},
+			registrytest.Invalid("spec.serviceName", "RFC 1123")},
 		{"restart on failure", func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure },
-			wantErr{"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.template.spec.restartPolicy", "")},
 		{"active deadline", func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.ActiveDeadlineSeconds = new(int64) },
-			wantErr{"spec.template.spec.activeDeadlineSeconds", field.ErrorTypeForbidden, "in StatefulSet is not Supported"}},
+			registrytest.Forbidden("spec.template.spec.activeDeadlineSeconds", "in StatefulSet is not Supported")},
 		{"claim without access mode", func(s *appsv1.StatefulSet) { s.Spec.VolumeClaimTemplates[0].Spec.AccessModes = nil },
-			wantErr{vct + ".accessModes", field.ErrorTypeRequired, "at least 1 access mode is required"}},
+			registrytest.Required(vct+".accessModes", "at least 1 access mode is required")},
 		{"claim access mode", func(s *appsv1.StatefulSet) {
 			s.Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadEverything"}
-		}, wantErr{vct + ".accessModes", field.ErrorTypeNotSupported, ""}},
+		}, registrytest.NotSupported(vct+".accessModes", "")},
 		{"claim without storage", func(s *appsv1.StatefulSet) {
 			s.Spec.VolumeClaimTemplates[0].Spec.Resources = corev1.VolumeResourceRequirements{}
 		},
-			wantErr{vct + ".resources[storage]", field.ErrorTypeRequired, ""}},
+			registrytest.Required(vct+".resources[storage]", "")},
 		{"claim zero storage", func(s *appsv1.StatefulSet) {
 			s.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("0")
-		}, wantErr{vct + ".resources[storage]", field.ErrorTypeInvalid, "must be greater than zero"}},
+		}, registrytest.Invalid(vct+".resources[storage]", "must be greater than zero")},
 		{"claim class", func(s *appsv1.StatefulSet) {
 			c := "Fast SSD"
 			s.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = &c
 		},
-			wantErr{vct + ".storageClassName", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid(vct+".storageClassName", "")},
 	}
 }

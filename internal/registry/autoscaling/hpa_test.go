@@ -9,7 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validHPA() *autoscalingv2.HorizontalPodAutoscaler {
@@ -67,7 +68,7 @@ func TestHPADefaults(t *testing.T) {
 type hpaCase struct {
 	name   string
 	mutate func(*autoscalingv2.HorizontalPodAutoscaler)
-	want   wantErr
+	want   registrytest.Want
 }
 
 func TestHPAValidate(t *testing.T) {
@@ -85,7 +86,7 @@ func TestHPAValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := validHPA()
 			mutate(h)
-			expectValid(t, hpaV2Strategy.Validate(h))
+			registrytest.ExpectValid(t, hpaV2Strategy.Validate(h))
 		})
 	}
 
@@ -94,7 +95,7 @@ func TestHPAValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := validHPA()
 			c.mutate(h)
-			expectError(t, hpaV2Strategy.Validate(h), c.want)
+			registrytest.ExpectContains(t, hpaV2Strategy.Validate(h), c.want)
 		})
 	}
 }
@@ -124,9 +125,9 @@ func allMetrics() []autoscalingv2.MetricSpec {
 func TestHPAStatusAndAnnotations(t *testing.T) {
 	h := validHPA()
 	h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 2, DesiredReplicas: 3}
-	expectValid(t, hpaV2Strategy.ValidateStatus(h, h))
+	registrytest.ExpectValid(t, hpaV2Strategy.ValidateStatus(h, h))
 	h.Status.DesiredReplicas = -1
-	expectError(t, hpaV2Strategy.ValidateStatus(h, h), wantErr{"status.desiredReplicas", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, hpaV2Strategy.ValidateStatus(h, h), registrytest.Invalid("status.desiredReplicas", ""))
 
 	h.Annotations = map[string]string{metricsAnnotation: "[]", "team": "a"}
 	hpaV2Strategy.PrepareForCreate(h)
@@ -145,88 +146,88 @@ func hpaInvalidCases() []hpaCase {
 	m0 := "spec.metrics[0]"
 	return []hpaCase{
 		{"no kind", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Kind = "" },
-			wantErr{"spec.scaleTargetRef.kind", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.scaleTargetRef.kind", "")},
 		{"no name", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Name = "" },
-			wantErr{"spec.scaleTargetRef.name", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.scaleTargetRef.name", "")},
 		{"bad name", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Name = "a/b" },
-			wantErr{"spec.scaleTargetRef.name", field.ErrorTypeInvalid, "may not contain '/'"}},
+			registrytest.Invalid("spec.scaleTargetRef.name", "may not contain '/'")},
 		{"zero min", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = i32(0) },
-			wantErr{"spec.minReplicas", field.ErrorTypeInvalid, "must be greater than or equal to 1"}},
+			registrytest.Invalid("spec.minReplicas", "must be greater than or equal to 1")},
 		{"zero max", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MaxReplicas = 0 },
-			wantErr{"spec.maxReplicas", field.ErrorTypeInvalid, "must be greater than 0"}},
+			registrytest.Invalid("spec.maxReplicas", "must be greater than 0")},
 		{"max below min", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = i32(5); h.Spec.MaxReplicas = 3 },
-			wantErr{"spec.maxReplicas", field.ErrorTypeInvalid, "must be greater than or equal to `minReplicas`"}},
+			registrytest.Invalid("spec.maxReplicas", "must be greater than or equal to `minReplicas`")},
 		{"no metric type", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Type = "" },
-			wantErr{m0 + ".type", field.ErrorTypeRequired, "must specify a metric source type"}},
+			registrytest.Required(m0+".type", "must specify a metric source type")},
 		{"unknown metric type", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Type = "Magic" },
-			wantErr{m0 + ".type", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported(m0+".type", "")},
 		{"source missing", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics[0].Type = autoscalingv2.PodsMetricSourceType
 		},
-			wantErr{m0 + ".pods", field.ErrorTypeRequired, "must populate information for the given metric source"}},
+			registrytest.Required(m0+".pods", "must populate information for the given metric source")},
 		{"two sources", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Pods = allMetrics()[2].Pods },
-			wantErr{m0 + ".pods", field.ErrorTypeForbidden, "must populate the given metric source only"}},
+			registrytest.Forbidden(m0+".pods", "must populate the given metric source only")},
 		{"zero utilization", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			*h.Spec.Metrics[0].Resource.Target.AverageUtilization = 0
 		},
-			wantErr{m0 + ".resource.target.averageUtilization", field.ErrorTypeInvalid, "must be greater than 0"}},
+			registrytest.Invalid(m0+".resource.target.averageUtilization", "must be greater than 0")},
 		{"no resource target", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics[0].Resource.Target.AverageUtilization = nil
 		},
-			wantErr{m0 + ".resource.target.averageUtilization", field.ErrorTypeRequired, "must set either a target raw value or a target utilization"}},
+			registrytest.Required(m0+".resource.target.averageUtilization", "must set either a target raw value or a target utilization")},
 		{"both resource targets", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics[0].Resource.Target.AverageValue = qty("100m")
 		},
-			wantErr{m0 + ".resource.target.averageValue", field.ErrorTypeForbidden, ""}},
+			registrytest.Forbidden(m0+".resource.target.averageValue", "")},
 		{"target type", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Resource.Target.Type = "Percent" },
-			wantErr{m0 + ".resource.target.type", field.ErrorTypeInvalid, "must be either Utilization, Value, or AverageValue"}},
+			registrytest.Invalid(m0+".resource.target.type", "must be either Utilization, Value, or AverageValue")},
 		{"no resource name", func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.Metrics[0].Resource.Name = "" },
-			wantErr{m0 + ".resource.name", field.ErrorTypeRequired, ""}},
+			registrytest.Required(m0+".resource.name", "")},
 		{"pods without average", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[2:3]
 			h.Spec.Metrics[0].Pods.Target = autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType}
-		}, wantErr{m0 + ".pods.target.averageValue", field.ErrorTypeRequired, "must specify a positive target averageValue"}},
+		}, registrytest.Required(m0+".pods.target.averageValue", "must specify a positive target averageValue")},
 		{"negative object value", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[1:2]
 			h.Spec.Metrics[0].Object.Target.Value = qty("-1")
-		}, wantErr{m0 + ".object.target.value", field.ErrorTypeInvalid, "must be positive"}},
+		}, registrytest.Invalid(m0+".object.target.value", "must be positive")},
 		{"object without described object", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[1:2]
 			h.Spec.Metrics[0].Object.DescribedObject.Kind = ""
-		}, wantErr{m0 + ".object.describedObject.kind", field.ErrorTypeRequired, ""}},
+		}, registrytest.Required(m0+".object.describedObject.kind", "")},
 		{"metric without name", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[4:5]
 			h.Spec.Metrics[0].External.Metric.Name = ""
-		}, wantErr{m0 + ".external.metric.name", field.ErrorTypeRequired, "must specify a metric name"}},
+		}, registrytest.Required(m0+".external.metric.name", "must specify a metric name")},
 		{"external both", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[4:5]
 			h.Spec.Metrics[0].External.Target.Value = qty("3")
-		}, wantErr{m0 + ".external.target.value", field.ErrorTypeForbidden, ""}},
+		}, registrytest.Forbidden(m0+".external.target.value", "")},
 		{"container name", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[3:4]
 			h.Spec.Metrics[0].ContainerResource.Container = "Bad_Name"
-		}, wantErr{m0 + ".containerResource.container", field.ErrorTypeInvalid, ""}},
+		}, registrytest.Invalid(m0+".containerResource.container", "")},
 		{"container resource", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Metrics = allMetrics()[3:4]
 			h.Spec.Metrics[0].ContainerResource.Name = "pods"
-		}, wantErr{m0 + ".containerResource.name", field.ErrorTypeInvalid, "must be a standard resource for containers"}},
+		}, registrytest.Invalid(m0+".containerResource.name", "must be a standard resource for containers")},
 		{"no policies", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &autoscalingv2.HPAScalingRules{
 				Policies: []autoscalingv2.HPAScalingPolicy{}}}
-		}, wantErr{"spec.behavior.scaleUp.policies", field.ErrorTypeRequired, "must specify at least one Policy"}},
+		}, registrytest.Required("spec.behavior.scaleUp.policies", "must specify at least one Policy")},
 		{"policy", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{
 				Policies: []autoscalingv2.HPAScalingPolicy{{Type: "Nodes", Value: 0, PeriodSeconds: 4000}}}}
-		}, wantErr{"spec.behavior.scaleDown.policies[0].periodSeconds", field.ErrorTypeInvalid, "must be less than or equal to 1800"}},
+		}, registrytest.Invalid("spec.behavior.scaleDown.policies[0].periodSeconds", "must be less than or equal to 1800")},
 		{"window", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{}
 			hpaV2Strategy.Default(h)
 			*h.Spec.Behavior.ScaleUp.StabilizationWindowSeconds = -1
-		}, wantErr{"spec.behavior.scaleUp.stabilizationWindowSeconds", field.ErrorTypeInvalid, "must be greater than or equal to zero"}},
+		}, registrytest.Invalid("spec.behavior.scaleUp.stabilizationWindowSeconds", "must be greater than or equal to zero")},
 		{"select policy", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 			h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{}
 			hpaV2Strategy.Default(h)
 			*h.Spec.Behavior.ScaleDown.SelectPolicy = "Average"
-		}, wantErr{"spec.behavior.scaleDown.selectPolicy", field.ErrorTypeNotSupported, ""}},
+		}, registrytest.NotSupported("spec.behavior.scaleDown.selectPolicy", "")},
 	}
 }

@@ -6,7 +6,8 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validHPAV1() *autoscalingv1.HorizontalPodAutoscaler {
@@ -42,34 +43,34 @@ func TestHPAV1Defaults(t *testing.T) {
 }
 
 func TestHPAV1Validate(t *testing.T) {
-	expectValid(t, hpaV1Strategy.Validate(validHPAV1()))
+	registrytest.ExpectValid(t, hpaV1Strategy.Validate(validHPAV1()))
 	cases := []struct {
 		name   string
 		mutate func(*autoscalingv1.HorizontalPodAutoscaler)
-		want   wantErr
+		want   registrytest.Want
 	}{
 		{"no kind", func(h *autoscalingv1.HorizontalPodAutoscaler) { h.Spec.ScaleTargetRef.Kind = "" },
-			wantErr{"spec.scaleTargetRef.kind", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.scaleTargetRef.kind", "")},
 		{"zero min", func(h *autoscalingv1.HorizontalPodAutoscaler) { h.Spec.MinReplicas = i32(0) },
-			wantErr{"spec.minReplicas", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.minReplicas", "")},
 		{"max below min", func(h *autoscalingv1.HorizontalPodAutoscaler) { h.Spec.MinReplicas = i32(20) },
-			wantErr{"spec.maxReplicas", field.ErrorTypeInvalid, "must be greater than or equal to `minReplicas`"}},
+			registrytest.Invalid("spec.maxReplicas", "must be greater than or equal to `minReplicas`")},
 		{"zero cpu", func(h *autoscalingv1.HorizontalPodAutoscaler) { h.Spec.TargetCPUUtilizationPercentage = i32(0) },
-			wantErr{"spec.metrics[0].resource.target.averageUtilization", field.ErrorTypeInvalid, "must be greater than 0"}},
+			registrytest.Invalid("spec.metrics[0].resource.target.averageUtilization", "must be greater than 0")},
 		{"annotated metric", func(h *autoscalingv1.HorizontalPodAutoscaler) {
 			h.Annotations = map[string]string{metricsAnnotation: `[{"type":"Pods","pods":{"targetAverageValue":"10"}}]`}
-		}, wantErr{"spec.metrics[0].pods.metric.name", field.ErrorTypeRequired, ""}},
+		}, registrytest.Required("spec.metrics[0].pods.metric.name", "")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := validHPAV1()
 			c.mutate(h)
-			expectError(t, hpaV1Strategy.Validate(h), c.want)
+			registrytest.ExpectContains(t, hpaV1Strategy.Validate(h), c.want)
 		})
 	}
 	h := validHPAV1()
 	h.Status.CurrentReplicas = -1
-	expectError(t, hpaV1Strategy.ValidateStatus(h, h), wantErr{"status.currentReplicas", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, hpaV1Strategy.ValidateStatus(h, h), registrytest.Invalid("status.currentReplicas", ""))
 }
 
 func TestHPAV1StatusAnnotations(t *testing.T) {

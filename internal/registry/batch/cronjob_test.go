@@ -9,7 +9,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func validCronJob() *batchv1.CronJob {
@@ -52,62 +53,62 @@ func TestCronJobValidate(t *testing.T) {
 	}
 	c := validCronJob()
 	c.Spec.TimeZone = strPtr("Europe/Berlin")
-	expectValid(t, cronJobStrategy.Validate(c))
+	registrytest.ExpectValid(t, cronJobStrategy.Validate(c))
 
 	jt := "spec.jobTemplate.spec"
 	cases := []invalidCase[*batchv1.CronJob]{
 		{"no schedule", func(c *batchv1.CronJob) { c.Spec.Schedule = "" },
-			wantErr{"spec.schedule", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.schedule", "")},
 		{"bad schedule", func(c *batchv1.CronJob) { c.Spec.Schedule = "* * *" },
-			wantErr{"spec.schedule", field.ErrorTypeInvalid, "expected exactly 5 fields"}},
+			registrytest.Invalid("spec.schedule", "expected exactly 5 fields")},
 		{"out of range", func(c *batchv1.CronJob) { c.Spec.Schedule = "61 * * * *" },
-			wantErr{"spec.schedule", field.ErrorTypeInvalid, "end of range (61) above maximum (59)"}},
+			registrytest.Invalid("spec.schedule", "end of range (61) above maximum (59)")},
 		{"TZ in schedule", func(c *batchv1.CronJob) { c.Spec.Schedule = "TZ=UTC 0 * * * *" },
-			wantErr{"spec.schedule", field.ErrorTypeInvalid, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"}},
+			registrytest.Invalid("spec.schedule", "cannot use TZ or CRON_TZ in schedule, use timeZone field instead")},
 		{"unknown zone", func(c *batchv1.CronJob) { c.Spec.TimeZone = strPtr("Mars/Olympus") },
-			wantErr{"spec.timeZone", field.ErrorTypeInvalid, "unknown time zone Mars/Olympus"}},
+			registrytest.Invalid("spec.timeZone", "unknown time zone Mars/Olympus")},
 		{"malformed zone", func(c *batchv1.CronJob) { c.Spec.TimeZone = strPtr("../etc/passwd") },
-			wantErr{"spec.timeZone", field.ErrorTypeInvalid, "unknown time zone"}},
+			registrytest.Invalid("spec.timeZone", "unknown time zone")},
 		{"empty zone", func(c *batchv1.CronJob) { c.Spec.TimeZone = strPtr("") },
-			wantErr{"spec.timeZone", field.ErrorTypeInvalid, "timeZone must be nil or non-empty string"}},
+			registrytest.Invalid("spec.timeZone", "timeZone must be nil or non-empty string")},
 		{"local zone", func(c *batchv1.CronJob) { c.Spec.TimeZone = strPtr("Local") },
-			wantErr{"spec.timeZone", field.ErrorTypeInvalid, "timeZone must be an explicit time zone"}},
+			registrytest.Invalid("spec.timeZone", "timeZone must be an explicit time zone")},
 		{"concurrency", func(c *batchv1.CronJob) { c.Spec.ConcurrencyPolicy = "Sometimes" },
-			wantErr{"spec.concurrencyPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.concurrencyPolicy", "")},
 		{"negative deadline", func(c *batchv1.CronJob) { v := int64(-1); c.Spec.StartingDeadlineSeconds = &v },
-			wantErr{"spec.startingDeadlineSeconds", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.startingDeadlineSeconds", "")},
 		{"negative history", func(c *batchv1.CronJob) { c.Spec.FailedJobsHistoryLimit = int32Ptr(-1) },
-			wantErr{"spec.failedJobsHistoryLimit", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.failedJobsHistoryLimit", "")},
 		{"template selector", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Selector = &metav1.LabelSelector{} },
-			wantErr{jt + ".selector", field.ErrorTypeInvalid, "`selector` will be auto-generated"}},
+			registrytest.Invalid(jt+".selector", "`selector` will be auto-generated")},
 		{"manual selector", func(c *batchv1.CronJob) {
 			c.Spec.JobTemplate.Spec.ManualSelector = new(bool)
 			*c.Spec.JobTemplate.Spec.ManualSelector = true
 		},
-			wantErr{jt + ".manualSelector", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported(jt+".manualSelector", "")},
 		{"template restart", func(c *batchv1.CronJob) {
 			c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
 		},
-			wantErr{jt + ".template.spec.restartPolicy", field.ErrorTypeRequired, ""}},
+			registrytest.Required(jt+".template.spec.restartPolicy", "")},
 		{"template parallelism", func(c *batchv1.CronJob) { c.Spec.JobTemplate.Spec.Parallelism = int32Ptr(-2) },
-			wantErr{jt + ".parallelism", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid(jt+".parallelism", "")},
 		{"long name", func(c *batchv1.CronJob) { c.Name = strings.Repeat("a", 53) },
-			wantErr{"metadata.name", field.ErrorTypeInvalid, "must be no more than 52 characters"}},
+			registrytest.Invalid("metadata.name", "must be no more than 52 characters")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cj := validCronJob()
 			c.mutate(cj)
-			expectError(t, cronJobStrategy.Validate(cj), c.want)
+			registrytest.ExpectContains(t, cronJobStrategy.Validate(cj), c.want)
 		})
 	}
 }
 
 func TestCronJobTable(t *testing.T) {
-	checkColumns(t, cronJobTable, []string{"Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age",
+	registrytest.ExpectColumns(t, cronJobTable, []string{"Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age",
 		"Containers", "Images", "Selector"}, 3)
 	c := validCronJob()
-	checkRow(t, cronJobTable, cronJobTable.Row(c), []interface{}{"backup", "*/5 * * * *", "<none>", "False", int64(0),
+	registrytest.ExpectRow(t, cronJobTable, cronJobTable.Row(c), []interface{}{"backup", "*/5 * * * *", "<none>", "False", int64(0),
 		"<none>", "10m", "pi", "perl:5.34", "<none>"})
 	last := metav1.NewTime(time.Now().Add(-3 * time.Minute))
 	c.Status = batchv1.CronJobStatus{LastScheduleTime: &last, Active: []corev1.ObjectReference{{Name: "backup-1"}}}

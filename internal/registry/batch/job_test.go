@@ -9,7 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 // createdJob runs a job through the create hooks as the server does.
@@ -74,7 +75,7 @@ func TestJobGeneratedSelector(t *testing.T) {
 	if !reflect.DeepEqual(j.Spec.Selector.MatchLabels, map[string]string{batchv1.ControllerUidLabel: "1234-5678"}) {
 		t.Errorf("selector %v", j.Spec.Selector)
 	}
-	expectValid(t, jobStrategy.Validate(j))
+	registrytest.ExpectValid(t, jobStrategy.Validate(j))
 
 	m := createdJob(func(j *batchv1.Job) {
 		j.Spec.ManualSelector = new(bool)
@@ -85,7 +86,7 @@ func TestJobGeneratedSelector(t *testing.T) {
 	if len(m.Spec.Template.Labels) != 1 || len(m.Spec.Selector.MatchLabels) != 1 {
 		t.Errorf("manual selector was extended: %v %v", m.Spec.Template.Labels, m.Spec.Selector)
 	}
-	expectValid(t, jobStrategy.Validate(m))
+	registrytest.ExpectValid(t, jobStrategy.Validate(m))
 }
 
 func TestJobValidate(t *testing.T) {
@@ -107,7 +108,7 @@ func TestJobValidate(t *testing.T) {
 		"ttl": func(j *batchv1.Job) { j.Spec.TTLSecondsAfterFinished = int32Ptr(0) },
 	}
 	for name, mutate := range valid {
-		t.Run(name, func(t *testing.T) { expectValid(t, jobStrategy.Validate(createdJob(mutate))) })
+		t.Run(name, func(t *testing.T) { registrytest.ExpectValid(t, jobStrategy.Validate(createdJob(mutate))) })
 	}
 
 	cases := append(jobInvalidCases(), jobSelectorInvalidCases()...)
@@ -115,7 +116,7 @@ func TestJobValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			j := createdJob(nil)
 			c.mutate(j)
-			expectError(t, jobStrategy.Validate(j), c.want)
+			registrytest.ExpectContains(t, jobStrategy.Validate(j), c.want)
 		})
 	}
 }
@@ -128,27 +129,27 @@ func TestJobUpdate(t *testing.T) {
 	*j.Spec.Suspend = true
 	j.Spec.Parallelism = int32Ptr(4)
 	j.Spec.ActiveDeadlineSeconds = new(int64)
-	expectValid(t, jobStrategy.ValidateUpdate(j, old))
+	registrytest.ExpectValid(t, jobStrategy.ValidateUpdate(j, old))
 
 	cases := []invalidCase[*batchv1.Job]{
 		{"completions", func(j *batchv1.Job) { j.Spec.Completions = int32Ptr(3) },
-			wantErr{"spec.completions", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.completions", "field is immutable")},
 		{"selector", func(j *batchv1.Job) { j.Spec.Selector.MatchLabels["x"] = "y" },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.selector", "field is immutable")},
 		{"template", func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "perl:6" },
-			wantErr{"spec.template", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.template", "field is immutable")},
 		{"node selector of a running job", func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"a": "b"} },
-			wantErr{"spec.template", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.template", "field is immutable")},
 		{"completion mode", func(j *batchv1.Job) { m := batchv1.IndexedCompletion; j.Spec.CompletionMode = &m },
-			wantErr{"spec.completionMode", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.completionMode", "field is immutable")},
 		{"managed by", func(j *batchv1.Job) { j.Spec.ManagedBy = strPtr("example.com/queue") },
-			wantErr{"spec.managedBy", field.ErrorTypeInvalid, "field is immutable"}},
+			registrytest.Invalid("spec.managedBy", "field is immutable")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := old.DeepCopy()
 			c.mutate(j)
-			expectError(t, jobStrategy.ValidateUpdate(j, old), c.want)
+			registrytest.ExpectContains(t, jobStrategy.ValidateUpdate(j, old), c.want)
 		})
 	}
 
@@ -158,14 +159,14 @@ func TestJobUpdate(t *testing.T) {
 	j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"}
 	j.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "spot", Operator: corev1.TolerationOpExists}}
 	j.Spec.Template.Annotations = map[string]string{"queue": "x"}
-	expectValid(t, jobStrategy.ValidateUpdate(j, suspended))
+	registrytest.ExpectValid(t, jobStrategy.ValidateUpdate(j, suspended))
 	j.Spec.Template.Spec.Containers[0].Image = "perl:6"
-	expectError(t, jobStrategy.ValidateUpdate(j, suspended), wantErr{"spec.template", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, jobStrategy.ValidateUpdate(j, suspended), registrytest.Invalid("spec.template", ""))
 	started := suspended.DeepCopy()
 	started.Status.StartTime = &metav1.Time{Time: time.Now()}
 	j = started.DeepCopy()
 	j.Spec.Template.Spec.NodeSelector = map[string]string{"zone": "a"}
-	expectError(t, jobStrategy.ValidateUpdate(j, started), wantErr{"spec.template", field.ErrorTypeInvalid, ""})
+	registrytest.ExpectContains(t, jobStrategy.ValidateUpdate(j, started), registrytest.Invalid("spec.template", ""))
 
 	// Indexed jobs scale completions with parallelism.
 	indexed := createdJob(func(j *batchv1.Job) {
@@ -174,35 +175,35 @@ func TestJobUpdate(t *testing.T) {
 	})
 	j = indexed.DeepCopy()
 	j.Spec.Completions, j.Spec.Parallelism = int32Ptr(5), int32Ptr(5)
-	expectValid(t, jobStrategy.ValidateUpdate(j, indexed))
+	registrytest.ExpectValid(t, jobStrategy.ValidateUpdate(j, indexed))
 	j.Spec.Parallelism = int32Ptr(4)
-	expectError(t, jobStrategy.ValidateUpdate(j, indexed),
-		wantErr{"spec.completions", field.ErrorTypeInvalid, "can only be modified in tandem with spec.parallelism"})
+	registrytest.ExpectContains(t, jobStrategy.ValidateUpdate(j, indexed),
+		registrytest.Invalid("spec.completions", "can only be modified in tandem with spec.parallelism"))
 }
 
 func TestJobStatus(t *testing.T) {
 	j := createdJob(nil)
 	j.Status = batchv1.JobStatus{Active: 1, CompletedIndexes: "0",
 		UncountedTerminatedPods: &batchv1.UncountedTerminatedPods{Succeeded: []types.UID{"a"}, Failed: []types.UID{"b"}}}
-	expectValid(t, jobStrategy.ValidateStatus(j, j))
+	registrytest.ExpectValid(t, jobStrategy.ValidateStatus(j, j))
 	j.Status.Failed = -1
 	j.Status.UncountedTerminatedPods.Failed = []types.UID{"a"}
 	j.Status.CompletedIndexes = "7"
 	errs := jobStrategy.ValidateStatus(j, j)
-	expectError(t, errs, wantErr{"status.failed", field.ErrorTypeInvalid, ""})
-	expectError(t, errs, wantErr{"status.uncountedTerminatedPods.failed[0]", field.ErrorTypeDuplicate, ""})
-	expectError(t, errs, wantErr{"status.completedIndexes", field.ErrorTypeInvalid, "too large index"})
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("status.failed", ""))
+	registrytest.ExpectContains(t, errs, registrytest.Duplicate("status.uncountedTerminatedPods.failed[0]", ""))
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("status.completedIndexes", "too large index"))
 }
 
 func TestJobTable(t *testing.T) {
-	checkColumns(t, jobTable, []string{"Name", "Status", "Completions", "Duration", "Age",
+	registrytest.ExpectColumns(t, jobTable, []string{"Name", "Status", "Completions", "Duration", "Age",
 		"Containers", "Images", "Selector"}, 3)
 	j := createdJob(nil)
 	start := metav1.NewTime(time.Now().Add(-time.Hour))
 	end := metav1.NewTime(start.Add(90 * time.Second))
 	j.Status = batchv1.JobStatus{Succeeded: 1, StartTime: &start, CompletionTime: &end,
 		Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}
-	checkRow(t, jobTable, jobTable.Row(j), []interface{}{"pi", "Complete", "1/1", "90s", "10m", "pi", "perl:5.34",
+	registrytest.ExpectRow(t, jobTable, jobTable.Row(j), []interface{}{"pi", "Complete", "1/1", "90s", "10m", "pi", "perl:5.34",
 		"batch.kubernetes.io/controller-uid=1234-5678"})
 
 	w := createdJob(func(j *batchv1.Job) { j.Spec.Parallelism = int32Ptr(3) })
@@ -223,63 +224,63 @@ func jobInvalidCases() []invalidCase[*batchv1.Job] {
 	pfr := "spec.podFailurePolicy.rules[0]"
 	return []invalidCase[*batchv1.Job]{
 		{"restart always", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways },
-			wantErr{rp, field.ErrorTypeRequired, `valid values: "OnFailure", "Never"`}},
+			registrytest.Required(rp, `valid values: "OnFailure", "Never"`)},
 		{"restart unset", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = "" },
-			wantErr{rp, field.ErrorTypeRequired, ""}},
+			registrytest.Required(rp, "")},
 		{"restart other", func(j *batchv1.Job) { j.Spec.Template.Spec.RestartPolicy = "Sometimes" },
-			wantErr{rp, field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported(rp, "")},
 		{"negative parallelism", func(j *batchv1.Job) { j.Spec.Parallelism = int32Ptr(-1) },
-			wantErr{"spec.parallelism", field.ErrorTypeInvalid, "must be greater than or equal to 0"}},
+			registrytest.Invalid("spec.parallelism", "must be greater than or equal to 0")},
 		{"negative completions", func(j *batchv1.Job) { j.Spec.Completions = int32Ptr(-1) },
-			wantErr{"spec.completions", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.completions", "")},
 		{"negative deadline", func(j *batchv1.Job) { v := int64(-1); j.Spec.ActiveDeadlineSeconds = &v },
-			wantErr{"spec.activeDeadlineSeconds", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.activeDeadlineSeconds", "")},
 		{"negative backoff", func(j *batchv1.Job) { j.Spec.BackoffLimit = int32Ptr(-1) },
-			wantErr{"spec.backoffLimit", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.backoffLimit", "")},
 		{"negative ttl", func(j *batchv1.Job) { j.Spec.TTLSecondsAfterFinished = int32Ptr(-1) },
-			wantErr{"spec.ttlSecondsAfterFinished", field.ErrorTypeInvalid, ""}},
+			registrytest.Invalid("spec.ttlSecondsAfterFinished", "")},
 		{"indexed without completions", func(j *batchv1.Job) {
 			m := batchv1.IndexedCompletion
 			j.Spec.CompletionMode, j.Spec.Completions, j.Spec.Parallelism = &m, nil, int32Ptr(2)
-		}, wantErr{"spec.completions", field.ErrorTypeRequired, "when completion mode is Indexed"}},
+		}, registrytest.Required("spec.completions", "when completion mode is Indexed")},
 		{"completion mode", func(j *batchv1.Job) { m := batchv1.CompletionMode("Sorted"); j.Spec.CompletionMode = &m },
-			wantErr{"spec.completionMode", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.completionMode", "")},
 		{"per-index limit not indexed", func(j *batchv1.Job) { j.Spec.BackoffLimitPerIndex = int32Ptr(1) },
-			wantErr{"spec.backoffLimitPerIndex", field.ErrorTypeInvalid, "requires indexed completion mode"}},
+			registrytest.Invalid("spec.backoffLimitPerIndex", "requires indexed completion mode")},
 		{"max failed without per-index", func(j *batchv1.Job) { j.Spec.MaxFailedIndexes = int32Ptr(1) },
-			wantErr{"spec.backoffLimitPerIndex", field.ErrorTypeRequired, "when maxFailedIndexes is specified"}},
+			registrytest.Required("spec.backoffLimitPerIndex", "when maxFailedIndexes is specified")},
 		{"success policy not indexed", func(j *batchv1.Job) {
 			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededCount: int32Ptr(1)}}}
-		}, wantErr{"spec.successPolicy", field.ErrorTypeInvalid, "requires indexed completion mode"}},
+		}, registrytest.Invalid("spec.successPolicy", "requires indexed completion mode")},
 		{"bad succeeded indexes", func(j *batchv1.Job) {
 			m := batchv1.IndexedCompletion
 			j.Spec.CompletionMode, j.Spec.Completions = &m, int32Ptr(3)
 			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: strPtr("2,1")}}}
-		}, wantErr{"spec.successPolicy.rules[0].succeededIndexes", field.ErrorTypeInvalid, "non-increasing order"}},
+		}, registrytest.Invalid("spec.successPolicy.rules[0].succeededIndexes", "non-increasing order")},
 		{"replacement policy", func(j *batchv1.Job) { p := batchv1.PodReplacementPolicy("Never"); j.Spec.PodReplacementPolicy = &p },
-			wantErr{"spec.podReplacementPolicy", field.ErrorTypeNotSupported, ""}},
+			registrytest.NotSupported("spec.podReplacementPolicy", "")},
 		{"pod failure policy with on failure", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 				Action:          batchv1.PodFailurePolicyActionIgnore,
 				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: "True"}}}}}
-		}, wantErr{rp, field.ErrorTypeInvalid, `only "Never" is supported when podFailurePolicy is specified`}},
+		}, registrytest.Invalid(rp, `only "Never" is supported when podFailurePolicy is specified`)},
 		{"pod failure rule without requirement", func(j *batchv1.Job) {
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: "Retry"}}}
-		}, wantErr{pfr, field.ErrorTypeInvalid, "specifying one of OnExitCodes and OnPodConditions is required"}},
+		}, registrytest.Invalid(pfr, "specifying one of OnExitCodes and OnPodConditions is required")},
 		{"pod failure action", func(j *batchv1.Job) {
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: "Retry"}}}
-		}, wantErr{pfr + ".action", field.ErrorTypeNotSupported, ""}},
+		}, registrytest.NotSupported(pfr+".action", "")},
 		{"exit codes", func(j *batchv1.Job) {
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 				Action: batchv1.PodFailurePolicyActionCount, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 					ContainerName: strPtr("other"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{3, 0}}}}}
-		}, wantErr{pfr + ".onExitCodes.values[1]", field.ErrorTypeInvalid, "must not be 0 for the In operator"}},
+		}, registrytest.Invalid(pfr+".onExitCodes.values[1]", "must not be 0 for the In operator")},
 		{"exit code container", func(j *batchv1.Job) {
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 				Action: batchv1.PodFailurePolicyActionCount, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
 					ContainerName: strPtr("other"), Operator: batchv1.PodFailurePolicyOnExitCodesOpNotIn, Values: []int32{3}}}}}
-		}, wantErr{pfr + ".onExitCodes.containerName", field.ErrorTypeInvalid, "must be one of the container"}},
+		}, registrytest.Invalid(pfr+".onExitCodes.containerName", "must be one of the container")},
 	}
 }
 
@@ -287,21 +288,21 @@ func jobInvalidCases() []invalidCase[*batchv1.Job] {
 func jobSelectorInvalidCases() []invalidCase[*batchv1.Job] {
 	return []invalidCase[*batchv1.Job]{
 		{"no selector", func(j *batchv1.Job) { *j.Spec.ManualSelector = true; j.Spec.Selector = nil },
-			wantErr{"spec.selector", field.ErrorTypeRequired, ""}},
+			registrytest.Required("spec.selector", "")},
 		{"manual selector mismatch", func(j *batchv1.Job) {
 			*j.Spec.ManualSelector = true
 			j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
-		}, wantErr{"spec.template.metadata.labels", field.ErrorTypeInvalid, "`selector` does not match template `labels`"}},
+		}, registrytest.Invalid("spec.template.metadata.labels", "`selector` does not match template `labels`")},
 		{"generated label changed", func(j *batchv1.Job) { j.Spec.Template.Labels["job-name"] = "other" },
-			wantErr{"spec.template.metadata.labels[job-name]", field.ErrorTypeInvalid, "must be 'pi'"}},
+			registrytest.Invalid("spec.template.metadata.labels[job-name]", "must be 'pi'")},
 		{"generated label removed", func(j *batchv1.Job) { delete(j.Spec.Template.Labels, batchv1.ControllerUidLabel) },
-			wantErr{"spec.template.metadata.labels[batch.kubernetes.io/controller-uid]", field.ErrorTypeRequired, "must be '1234-5678'"}},
+			registrytest.Required("spec.template.metadata.labels[batch.kubernetes.io/controller-uid]", "must be '1234-5678'")},
 		{"foreign selector", func(j *batchv1.Job) { j.Spec.Selector.MatchLabels[batchv1.ControllerUidLabel] = "other" },
-			wantErr{"spec.selector", field.ErrorTypeInvalid, "`selector` not auto-generated"}},
+			registrytest.Invalid("spec.selector", "`selector` not auto-generated")},
 		{"indexed pod hostname", func(j *batchv1.Job) {
 			m := batchv1.IndexedCompletion
 			j.Name = "a-very-long-job-name-that-leaves-no-room-for-the-index-suffix-x"
 			j.Spec.CompletionMode, j.Spec.Completions = &m, int32Ptr(10)
-		}, wantErr{"metadata.name", field.ErrorTypeInvalid, "will not able to create pod with invalid DNS label"}},
+		}, registrytest.Invalid("metadata.name", "will not able to create pod with invalid DNS label")},
 	}
 }

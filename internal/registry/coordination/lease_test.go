@@ -6,6 +6,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -15,27 +17,27 @@ func TestLeaseValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		spec coordinationv1.LeaseSpec
-		want []want
+		want []registrytest.Want
 	}{
 		{"empty", coordinationv1.LeaseSpec{}, nil},
 		{"valid", coordinationv1.LeaseSpec{HolderIdentity: ptr("node-1"), LeaseDurationSeconds: ptr(int32(40)), LeaseTransitions: ptr(int32(0))}, nil},
 		{"strategy and preferred holder", coordinationv1.LeaseSpec{Strategy: &oldest, PreferredHolder: ptr("a")}, nil},
 		{"custom strategy", coordinationv1.LeaseSpec{Strategy: ptr(coordinationv1.CoordinatedLeaseStrategy("example.com/mine"))}, nil},
 		{"zero duration", coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr(int32(0))},
-			[]want{invalid("spec.leaseDurationSeconds", "must be greater than 0")}},
+			[]registrytest.Want{registrytest.Invalid("spec.leaseDurationSeconds", "must be greater than 0")}},
 		{"negative transitions", coordinationv1.LeaseSpec{LeaseTransitions: ptr(int32(-1))},
-			[]want{invalid("spec.leaseTransitions", "must be greater than or equal to 0")}},
+			[]registrytest.Want{registrytest.Invalid("spec.leaseTransitions", "must be greater than or equal to 0")}},
 		{"unknown strategy", coordinationv1.LeaseSpec{Strategy: ptr(coordinationv1.CoordinatedLeaseStrategy("Newest"))},
-			[]want{notSupported("spec.strategy.strategy")}},
+			[]registrytest.Want{registrytest.NotSupported("spec.strategy.strategy", "")}},
 		{"bad custom strategy", coordinationv1.LeaseSpec{Strategy: ptr(coordinationv1.CoordinatedLeaseStrategy("a/b/c"))},
-			[]want{invalid("spec.strategy.strategy", "")}},
+			[]registrytest.Want{registrytest.Invalid("spec.strategy.strategy", "")}},
 		{"preferred holder without strategy", coordinationv1.LeaseSpec{PreferredHolder: ptr("a")},
-			[]want{forbidden("spec.preferredHolder", "may only be specified if `strategy` is defined")}},
+			[]registrytest.Want{registrytest.Forbidden("spec.preferredHolder", "may only be specified if `strategy` is defined")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l", Namespace: "kube-node-lease"}, Spec: tc.spec}
-			checkErrs(t, leaseStrategy.Validate(lease), tc.want...)
+			registrytest.ExpectExactly(t, leaseStrategy.Validate(lease), tc.want...)
 		})
 	}
 }

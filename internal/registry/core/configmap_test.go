@@ -6,7 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestConfigMapValidate(t *testing.T) {
@@ -14,23 +15,23 @@ func TestConfigMapValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		cm   corev1.ConfigMap
-		want []errWant
+		want []registrytest.Want
 	}{
 		{name: "valid", cm: corev1.ConfigMap{Data: map[string]string{"a.conf": "x", "B_2-c": "y"}, BinaryData: map[string][]byte{"bin": {1}}}},
 		{name: "empty", cm: corev1.ConfigMap{}},
 		{name: "bad key", cm: corev1.ConfigMap{Data: map[string]string{"a/b": "x"}},
-			want: []errWant{{field.ErrorTypeInvalid, "data[a/b]", "must consist of alphanumeric characters"}}},
+			want: []registrytest.Want{registrytest.Invalid("data[a/b]", "must consist of alphanumeric characters")}},
 		{name: "dot key", cm: corev1.ConfigMap{BinaryData: map[string][]byte{"..": nil}},
-			want: []errWant{{field.ErrorTypeInvalid, "binaryData[..]", "must not be '..'"}}},
+			want: []registrytest.Want{registrytest.Invalid("binaryData[..]", "must not be '..'")}},
 		{name: "duplicate key", cm: corev1.ConfigMap{Data: map[string]string{"k": "x"}, BinaryData: map[string][]byte{"k": {1}}},
-			want: []errWant{{field.ErrorTypeInvalid, "data[k]", "duplicate of key present in binaryData"}}},
+			want: []registrytest.Want{registrytest.Invalid("data[k]", "duplicate of key present in binaryData")}},
 		{name: "exactly 1MiB", cm: corev1.ConfigMap{Data: map[string]string{"k": big}}},
 		{name: "too big", cm: corev1.ConfigMap{Data: map[string]string{"k": big}, BinaryData: map[string][]byte{"b": {1}}},
-			want: []errWant{{field.ErrorTypeTooLong, "[]", "may not be more than 1048576 bytes"}}},
+			want: []registrytest.Want{registrytest.TooLong("[]", "may not be more than 1048576 bytes")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			expectErrs(t, strategyCreate(configMapStrategy, &c.cm), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(configMapStrategy, &c.cm), c.want...)
 		})
 	}
 }
@@ -40,7 +41,7 @@ func TestConfigMapImmutable(t *testing.T) {
 	cases := []struct {
 		name     string
 		old, new corev1.ConfigMap
-		want     []errWant
+		want     []registrytest.Want
 	}{
 		{name: "mutable data changes", old: corev1.ConfigMap{Data: map[string]string{"a": "1"}},
 			new: corev1.ConfigMap{Data: map[string]string{"a": "2"}}},
@@ -50,13 +51,13 @@ func TestConfigMapImmutable(t *testing.T) {
 			new: corev1.ConfigMap{Immutable: &yes, Data: map[string]string{}}},
 		{name: "immutable data changes", old: corev1.ConfigMap{Immutable: &yes, Data: map[string]string{"a": "1"}},
 			new:  corev1.ConfigMap{Immutable: &yes, Data: map[string]string{"a": "2"}, BinaryData: map[string][]byte{"b": {1}}},
-			want: []errWant{{field.ErrorTypeForbidden, "data", msgImmutableWhenSet}, {field.ErrorTypeForbidden, "binaryData", msgImmutableWhenSet}}},
+			want: []registrytest.Want{registrytest.Forbidden("data", msgImmutableWhenSet), registrytest.Forbidden("binaryData", msgImmutableWhenSet)}},
 		{name: "immutable unset", old: corev1.ConfigMap{Immutable: &yes}, new: corev1.ConfigMap{Immutable: &no},
-			want: []errWant{{field.ErrorTypeForbidden, "immutable", "field is immutable when `immutable` is set"}}},
+			want: []registrytest.Want{registrytest.Forbidden("immutable", "field is immutable when `immutable` is set")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			expectErrs(t, strategyUpdate(configMapStrategy, &c.new, &c.old), c.want)
+			registrytest.ExpectExactly(t, strategyUpdate(configMapStrategy, &c.new, &c.old), c.want...)
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"sort"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/skiff/skiff/internal/registry"
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 // strategyCreate runs what the API server runs on create (after the generic
@@ -47,58 +46,6 @@ func strategyUpdate(s registry.Strategy, obj, old runtime.Object) field.ErrorLis
 	return errs
 }
 
-// errWant is an expected error: its type, its path and, when set, a part of
-// its detail.
-type errWant struct {
-	typ    field.ErrorType
-	path   string
-	detail string
-}
-
-// expectErrs compares errors with the expectation, ignoring order.
-func expectErrs(t *testing.T, got field.ErrorList, want []errWant) {
-	t.Helper()
-	describe := func() string {
-		var lines []string
-		for _, e := range got {
-			lines = append(lines, e.Error())
-		}
-		return strings.Join(lines, "\n  ")
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n  %s", len(got), len(want), describe())
-	}
-	gotKeys := make([]string, len(got))
-	for i, e := range got {
-		gotKeys[i] = string(e.Type) + " " + e.Field
-	}
-	wantKeys := make([]string, len(want))
-	for i, w := range want {
-		wantKeys[i] = string(w.typ) + " " + w.path
-	}
-	sort.Strings(gotKeys)
-	sort.Strings(wantKeys)
-	for i := range gotKeys {
-		if gotKeys[i] != wantKeys[i] {
-			t.Fatalf("errors differ: got %v, want %v:\n  %s", gotKeys, wantKeys, describe())
-		}
-	}
-	for _, w := range want {
-		if w.detail == "" {
-			continue
-		}
-		found := false
-		for _, e := range got {
-			if e.Type == w.typ && e.Field == w.path && strings.Contains(e.Detail, w.detail) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no %s error at %s with detail %q:\n  %s", w.typ, w.path, w.detail, describe())
-		}
-	}
-}
-
 func TestRoundUpQuantities(t *testing.T) {
 	list := corev1.ResourceList{
 		"cpu":    resource.MustParse("0.1m"),
@@ -119,15 +66,15 @@ func TestResourceNameErrs(t *testing.T) {
 	cases := []struct {
 		name      corev1.ResourceName
 		container bool
-		want      []errWant
+		want      []registrytest.Want
 	}{
 		{name: "cpu", container: true},
 		{name: "hugepages-2Mi", container: true},
 		{name: "example.com/gpu", container: true},
 		{name: "pods"},
-		{name: "pods", container: true, want: []errWant{{field.ErrorTypeInvalid, "r", "must be a standard resource for containers"}}},
-		{name: "bogus", want: []errWant{{field.ErrorTypeInvalid, "r", "must be a standard resource type or fully qualified"}}},
-		{name: "bad name!", want: []errWant{{field.ErrorTypeInvalid, "r", "alphanumeric"}}},
+		{name: "pods", container: true, want: []registrytest.Want{registrytest.Invalid("r", "must be a standard resource for containers")}},
+		{name: "bogus", want: []registrytest.Want{registrytest.Invalid("r", "must be a standard resource type or fully qualified")}},
+		{name: "bad name!", want: []registrytest.Want{registrytest.Invalid("r", "alphanumeric")}},
 	}
 	for _, c := range cases {
 		t.Run(string(c.name), func(t *testing.T) {
@@ -135,16 +82,16 @@ func TestResourceNameErrs(t *testing.T) {
 			if c.container {
 				fn = containerResourceNameErrs
 			}
-			expectErrs(t, fn(c.name, field.NewPath("r")), c.want)
+			registrytest.ExpectExactly(t, fn(c.name, field.NewPath("r")), c.want...)
 		})
 	}
 }
 
 func TestQuantityForResourceErrs(t *testing.T) {
 	p := field.NewPath("q")
-	expectErrs(t, quantityForResourceErrs("pods", resource.MustParse("1500m"), p),
-		[]errWant{{field.ErrorTypeInvalid, "q", "must be an integer"}})
-	expectErrs(t, quantityForResourceErrs("cpu", resource.MustParse("-1"), p),
-		[]errWant{{field.ErrorTypeInvalid, "q", "must be greater than or equal to 0"}})
-	expectErrs(t, quantityForResourceErrs("cpu", resource.MustParse("1500m"), p), nil)
+	registrytest.ExpectExactly(t, quantityForResourceErrs("pods", resource.MustParse("1500m"), p),
+		registrytest.Invalid("q", "must be an integer"))
+	registrytest.ExpectExactly(t, quantityForResourceErrs("cpu", resource.MustParse("-1"), p),
+		registrytest.Invalid("q", "must be greater than or equal to 0"))
+	registrytest.ExpectValid(t, quantityForResourceErrs("cpu", resource.MustParse("1500m"), p))
 }

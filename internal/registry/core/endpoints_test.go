@@ -5,7 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestEndpointsValidate(t *testing.T) {
@@ -19,26 +20,26 @@ func TestEndpointsValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		subset corev1.EndpointSubset
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{name: "valid", subset: corev1.EndpointSubset{Addresses: addr("10.0.0.1"), Ports: []corev1.EndpointPort{{Port: 80}}}},
 		{name: "headless without ports", subset: corev1.EndpointSubset{NotReadyAddresses: addr("10.0.0.1")}},
 		{name: "no addresses", subset: corev1.EndpointSubset{Ports: []corev1.EndpointPort{{Port: 80}}},
-			want: []errWant{{field.ErrorTypeRequired, "subsets[0]", "must specify `addresses` or `notReadyAddresses`"}}},
-		{name: "bad IP", subset: corev1.EndpointSubset{Addresses: addr("10.0.0.256")}, want: []errWant{
-			{field.ErrorTypeInvalid, "subsets[0].addresses[0].ip", "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"},
-			{field.ErrorTypeInvalid, "subsets[0].addresses[0].ip", "must be a valid IP address"}}},
+			want: []registrytest.Want{registrytest.Required("subsets[0]", "must specify `addresses` or `notReadyAddresses`")}},
+		{name: "bad IP", subset: corev1.EndpointSubset{Addresses: addr("10.0.0.256")}, want: []registrytest.Want{
+			registrytest.Invalid("subsets[0].addresses[0].ip", "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"),
+			registrytest.Invalid("subsets[0].addresses[0].ip", "must be a valid IP address")}},
 		{name: "loopback", subset: corev1.EndpointSubset{Addresses: addr("127.0.0.1")},
-			want: []errWant{{field.ErrorTypeInvalid, "subsets[0].addresses[0].ip", "may not be in the loopback range"}}},
+			want: []registrytest.Want{registrytest.Invalid("subsets[0].addresses[0].ip", "may not be in the loopback range")}},
 		{name: "link-local", subset: corev1.EndpointSubset{NotReadyAddresses: addr("169.254.169.254")},
-			want: []errWant{{field.ErrorTypeInvalid, "subsets[0].notReadyAddresses[0].ip", "link-local"}}},
+			want: []registrytest.Want{registrytest.Invalid("subsets[0].notReadyAddresses[0].ip", "link-local")}},
 		{name: "unnamed ports", subset: corev1.EndpointSubset{Addresses: addr("10.0.0.1"), Ports: []corev1.EndpointPort{{Port: 80}, {Name: "https", Port: 0}}},
-			want: []errWant{{field.ErrorTypeRequired, "subsets[0].ports[0].name", ""}, {field.ErrorTypeInvalid, "subsets[0].ports[1].port", ""}}},
+			want: []registrytest.Want{registrytest.Required("subsets[0].ports[0].name", ""), registrytest.Invalid("subsets[0].ports[1].port", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Subsets: []corev1.EndpointSubset{c.subset}}
-			expectErrs(t, strategyCreate(endpointsStrategy, ep), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(endpointsStrategy, ep), c.want...)
 		})
 	}
 }

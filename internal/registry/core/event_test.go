@@ -8,7 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestEventValidate(t *testing.T) {
@@ -21,26 +22,26 @@ func TestEventValidate(t *testing.T) {
 		ns     string
 		objNS  string
 		mutate func(*corev1.Event)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{name: "same namespace", ns: "apps", objNS: "apps"},
 		{name: "cluster object in default", ns: "default"},
 		{name: "namespace mismatch", ns: "apps", objNS: "other",
-			want: []errWant{{field.ErrorTypeInvalid, "involvedObject.namespace", "does not match event.namespace"}}},
+			want: []registrytest.Want{registrytest.Invalid("involvedObject.namespace", "does not match event.namespace")}},
 		{name: "cluster object elsewhere", ns: "apps",
-			want: []errWant{{field.ErrorTypeInvalid, "involvedObject.namespace", "does not match event.namespace"}}},
+			want: []registrytest.Want{registrytest.Invalid("involvedObject.namespace", "does not match event.namespace")}},
 		{name: "new style in kube-system", ns: "kube-system", mutate: newStyle},
 		{name: "new style incomplete", ns: "default", mutate: func(e *corev1.Event) {
 			newStyle(e)
 			e.ReportingController, e.Action = "", ""
 			e.Reason = strings.Repeat("r", 129)
 			e.Message = strings.Repeat("m", 1025)
-		}, want: []errWant{
-			{field.ErrorTypeRequired, "reportingController", ""},
-			{field.ErrorTypeInvalid, "reportingController", "name part must be non-empty"}, {field.ErrorTypeInvalid, "reportingController", ""},
-			{field.ErrorTypeRequired, "action", ""},
-			{field.ErrorTypeInvalid, "reason", "can have at most 128 characters"},
-			{field.ErrorTypeInvalid, "message", "can have at most 1024 characters"}}},
+		}, want: []registrytest.Want{
+			registrytest.Required("reportingController", ""),
+			registrytest.Invalid("reportingController", "name part must be non-empty"), registrytest.Invalid("reportingController", ""),
+			registrytest.Required("action", ""),
+			registrytest.Invalid("reason", "can have at most 128 characters"),
+			registrytest.Invalid("message", "can have at most 1024 characters")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestEventValidate(t *testing.T) {
 			if c.mutate != nil {
 				c.mutate(e)
 			}
-			expectErrs(t, strategyCreate(eventStrategy, e), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(eventStrategy, e), c.want...)
 		})
 	}
 }

@@ -7,7 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestLimitRangeDefault(t *testing.T) {
@@ -39,34 +40,34 @@ func TestLimitRangeValidate(t *testing.T) {
 	cases := []struct {
 		name  string
 		items []corev1.LimitRangeItem
-		want  []errWant
+		want  []registrytest.Want
 	}{
 		{name: "valid", items: []corev1.LimitRangeItem{
 			{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"cpu": q("2")}, Min: corev1.ResourceList{"cpu": q("100m")},
 				MaxLimitRequestRatio: corev1.ResourceList{"cpu": q("4")}},
 			{Type: corev1.LimitTypePersistentVolumeClaim, Max: corev1.ResourceList{"storage": q("10Gi")}}}},
 		{name: "duplicate type", items: []corev1.LimitRangeItem{item(corev1.LimitTypePod), item(corev1.LimitTypePod)},
-			want: []errWant{{field.ErrorTypeDuplicate, "spec.limits[1].type", ""}}},
+			want: []registrytest.Want{registrytest.Duplicate("spec.limits[1].type", "")}},
 		{name: "unknown type", items: []corev1.LimitRangeItem{item("Node")},
-			want: []errWant{{field.ErrorTypeInvalid, "spec.limits[0].type", "must be a standard limit type or fully qualified"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.limits[0].type", "must be a standard limit type or fully qualified")}},
 		{name: "min above max", items: []corev1.LimitRangeItem{{Type: corev1.LimitTypePod,
 			Max: corev1.ResourceList{"memory": q("1Gi")}, Min: corev1.ResourceList{"memory": q("2Gi")}}},
-			want: []errWant{{field.ErrorTypeInvalid, "spec.limits[0].min[memory]", "min value 2Gi is greater than max value 1Gi"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.limits[0].min[memory]", "min value 2Gi is greater than max value 1Gi")}},
 		{name: "pod default", items: []corev1.LimitRangeItem{{Type: corev1.LimitTypePod, Default: corev1.ResourceList{"cpu": q("1")}}},
-			want: []errWant{{field.ErrorTypeForbidden, "spec.limits[0].default", "may not be specified when `type` is 'Pod'"}}},
+			want: []registrytest.Want{registrytest.Forbidden("spec.limits[0].default", "may not be specified when `type` is 'Pod'")}},
 		{name: "pvc without storage bounds", items: []corev1.LimitRangeItem{item(corev1.LimitTypePersistentVolumeClaim)},
-			want: []errWant{{field.ErrorTypeRequired, "spec.limits[0].limits", "either minimum or maximum storage value is required"}}},
+			want: []registrytest.Want{registrytest.Required("spec.limits[0].limits", "either minimum or maximum storage value is required")}},
 		{name: "ratio below one", items: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer, MaxLimitRequestRatio: corev1.ResourceList{"cpu": q("500m")}}},
-			want: []errWant{{field.ErrorTypeInvalid, "spec.limits[0].maxLimitRequestRatio[cpu]", "ratio 500m is less than 1"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.limits[0].maxLimitRequestRatio[cpu]", "ratio 500m is less than 1")}},
 		{name: "container resource", items: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"pods": q("1")}}},
 			// The defaulted default and defaultRequest repeat the error.
-			want: []errWant{{field.ErrorTypeInvalid, "spec.limits[0].max[pods]", "must be a standard resource for containers"},
-				{field.ErrorTypeInvalid, "spec.limits[0].default[pods]", ""}, {field.ErrorTypeInvalid, "spec.limits[0].defaultRequest[pods]", ""}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.limits[0].max[pods]", "must be a standard resource for containers"),
+				registrytest.Invalid("spec.limits[0].default[pods]", ""), registrytest.Invalid("spec.limits[0].defaultRequest[pods]", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "limits"}, Spec: corev1.LimitRangeSpec{Limits: c.items}}
-			expectErrs(t, strategyCreate(limitRangeStrategy, lr), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(limitRangeStrategy, lr), c.want...)
 		})
 	}
 }

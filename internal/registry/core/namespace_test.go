@@ -6,12 +6,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestNamespaceCreate(t *testing.T) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}
-	expectErrs(t, strategyCreate(namespaceStrategy, ns), nil)
+	registrytest.ExpectValid(t, strategyCreate(namespaceStrategy, ns))
 	if ns.Labels[corev1.LabelMetadataName] != "team-a" {
 		t.Errorf("labels = %v", ns.Labels)
 	}
@@ -23,7 +24,7 @@ func TestNamespaceCreate(t *testing.T) {
 	}
 
 	custom := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"example.com/cleanup"}}}
-	expectErrs(t, strategyCreate(namespaceStrategy, custom), nil)
+	registrytest.ExpectValid(t, strategyCreate(namespaceStrategy, custom))
 	if len(custom.Spec.Finalizers) != 2 || custom.Spec.Finalizers[1] != corev1.FinalizerKubernetes {
 		t.Errorf("finalizers = %v", custom.Spec.Finalizers)
 	}
@@ -37,17 +38,17 @@ func TestNamespaceValidate(t *testing.T) {
 	cases := []struct {
 		name       string
 		finalizers []corev1.FinalizerName
-		want       []errWant
+		want       []registrytest.Want
 	}{
 		{"standard", []corev1.FinalizerName{"kubernetes"}, nil},
 		{"qualified", []corev1.FinalizerName{"example.com/x"}, nil},
-		{"unqualified", []corev1.FinalizerName{"custom"}, []errWant{
-			{field.ErrorTypeInvalid, "spec.finalizers", "name is neither a standard finalizer name nor is it fully qualified"}}},
+		{"unqualified", []corev1.FinalizerName{"custom"}, []registrytest.Want{
+			registrytest.Invalid("spec.finalizers", "name is neither a standard finalizer name nor is it fully qualified")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.NamespaceSpec{Finalizers: c.finalizers}}
-			expectErrs(t, namespaceStrategy.Validate(ns), c.want)
+			registrytest.ExpectExactly(t, namespaceStrategy.Validate(ns), c.want...)
 		})
 	}
 }
@@ -58,7 +59,7 @@ func TestNamespaceUpdateKeepsFinalizers(t *testing.T) {
 	ns := old.DeepCopy()
 	ns.Spec.Finalizers = nil
 	ns.Labels["team"] = "a"
-	expectErrs(t, strategyUpdate(namespaceStrategy, ns, old), nil)
+	registrytest.ExpectValid(t, strategyUpdate(namespaceStrategy, ns, old))
 	if !reflect.DeepEqual(ns.Spec.Finalizers, old.Spec.Finalizers) {
 		t.Errorf("finalizers changed by update: %v", ns.Spec.Finalizers)
 	}
@@ -70,12 +71,12 @@ func TestNamespaceValidateStatus(t *testing.T) {
 		name     string
 		deleting bool
 		phase    corev1.NamespacePhase
-		want     []errWant
+		want     []registrytest.Want
 	}{
 		{"active", false, corev1.NamespaceActive, nil},
 		{"terminating while deleted", true, corev1.NamespaceTerminating, nil},
-		{"terminating too early", false, corev1.NamespaceTerminating, []errWant{{field.ErrorTypeInvalid, "status.Phase", "may only be 'Active' if `deletionTimestamp` is empty"}}},
-		{"active while deleted", true, corev1.NamespaceActive, []errWant{{field.ErrorTypeInvalid, "status.Phase", "may only be 'Terminating'"}}},
+		{"terminating too early", false, corev1.NamespaceTerminating, []registrytest.Want{registrytest.Invalid("status.Phase", "may only be 'Active' if `deletionTimestamp` is empty")}},
+		{"active while deleted", true, corev1.NamespaceActive, []registrytest.Want{registrytest.Invalid("status.Phase", "may only be 'Terminating'")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,7 +84,7 @@ func TestNamespaceValidateStatus(t *testing.T) {
 			if c.deleting {
 				ns.DeletionTimestamp = &now
 			}
-			expectErrs(t, namespaceStrategy.ValidateStatus(ns, ns), c.want)
+			registrytest.ExpectExactly(t, namespaceStrategy.ValidateStatus(ns, ns), c.want...)
 		})
 	}
 }

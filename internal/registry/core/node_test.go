@@ -7,7 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestNodeDefaultAndPrepare(t *testing.T) {
@@ -17,7 +18,7 @@ func TestNodeDefaultAndPrepare(t *testing.T) {
 			ConfigSource: &corev1.NodeConfigSource{ConfigMap: &corev1.ConfigMapNodeConfigSource{Name: "x"}}},
 		Status: corev1.NodeStatus{Capacity: corev1.ResourceList{"cpu": resource.MustParse("4"), "pods": resource.MustParse("110")}},
 	}
-	expectErrs(t, strategyCreate(nodeStrategy, n), nil)
+	registrytest.ExpectValid(t, strategyCreate(nodeStrategy, n))
 	if !reflect.DeepEqual(n.Spec.PodCIDRs, []string{"10.244.0.0/24"}) {
 		t.Errorf("podCIDRs = %v", n.Spec.PodCIDRs)
 	}
@@ -38,31 +39,31 @@ func TestNodeValidate(t *testing.T) {
 		taints []corev1.Taint
 		cidrs  []string
 		cap    corev1.ResourceList
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{name: "valid", taints: []corev1.Taint{taint("dedicated", "gpu", corev1.TaintEffectNoSchedule), taint("dedicated", "gpu", corev1.TaintEffectNoExecute)},
 			cidrs: []string{"10.244.0.0/24", "fd00:10:244::/64"}},
 		{name: "bad taint key", taints: []corev1.Taint{taint("bad key", "", corev1.TaintEffectNoSchedule)},
-			want: []errWant{{field.ErrorTypeInvalid, "metadata.taints[0].key", ""}}},
+			want: []registrytest.Want{registrytest.Invalid("metadata.taints[0].key", "")}},
 		{name: "bad taint effect", taints: []corev1.Taint{taint("k", "", "Sometimes")},
-			want: []errWant{{field.ErrorTypeNotSupported, "metadata.taints[0].effect", `"NoSchedule", "PreferNoSchedule", "NoExecute"`}}},
+			want: []registrytest.Want{registrytest.NotSupported("metadata.taints[0].effect", `"NoSchedule", "PreferNoSchedule", "NoExecute"`)}},
 		{name: "missing effect", taints: []corev1.Taint{taint("k", "v", "")},
-			want: []errWant{{field.ErrorTypeRequired, "metadata.taints[0].effect", ""}}},
+			want: []registrytest.Want{registrytest.Required("metadata.taints[0].effect", "")}},
 		{name: "bad taint value", taints: []corev1.Taint{taint("k", "a b", corev1.TaintEffectNoSchedule)},
-			want: []errWant{{field.ErrorTypeInvalid, "metadata.taints[0].value", ""}}},
+			want: []registrytest.Want{registrytest.Invalid("metadata.taints[0].value", "")}},
 		{name: "duplicate taint", taints: []corev1.Taint{taint("k", "a", corev1.TaintEffectNoSchedule), taint("k", "b", corev1.TaintEffectNoSchedule)},
-			want: []errWant{{field.ErrorTypeDuplicate, "metadata.taints[1]", "taints must be unique by key and effect pair"}}},
-		{name: "bad cidr", cidrs: []string{"10.244.0.0"}, want: []errWant{{field.ErrorTypeInvalid, "spec.podCIDRs[0]", ""}}},
+			want: []registrytest.Want{registrytest.Duplicate("metadata.taints[1]", "taints must be unique by key and effect pair")}},
+		{name: "bad cidr", cidrs: []string{"10.244.0.0"}, want: []registrytest.Want{registrytest.Invalid("spec.podCIDRs[0]", "")}},
 		{name: "two IPv4 cidrs", cidrs: []string{"10.244.0.0/24", "10.245.0.0/24"},
-			want: []errWant{{field.ErrorTypeInvalid, "spec.podCIDRs", "may specify no more than one CIDR for each IP family"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.podCIDRs", "may specify no more than one CIDR for each IP family")}},
 		{name: "negative capacity", cap: corev1.ResourceList{"memory": resource.MustParse("-1Gi")},
-			want: []errWant{{field.ErrorTypeInvalid, "status.capacity.memory", ""}, {field.ErrorTypeInvalid, "status.allocatable.memory", ""}}},
+			want: []registrytest.Want{registrytest.Invalid("status.capacity.memory", ""), registrytest.Invalid("status.allocatable.memory", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"},
 				Spec: corev1.NodeSpec{Taints: c.taints, PodCIDRs: c.cidrs}, Status: corev1.NodeStatus{Capacity: c.cap}}
-			expectErrs(t, strategyCreate(nodeStrategy, n), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(nodeStrategy, n), c.want...)
 		})
 	}
 }
@@ -72,29 +73,29 @@ func TestNodeUpdate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.Node)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{"cordon", func(n *corev1.Node) { n.Spec.Unschedulable = true }, nil},
-		{"provider ID", func(n *corev1.Node) { n.Spec.ProviderID = "other://n1" }, []errWant{
-			{field.ErrorTypeForbidden, "spec.providerID", "node updates may not change providerID except from \"\" to valid"}}},
-		{"pod CIDR", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.0/24"}; n.Spec.PodCIDR = "" }, []errWant{
-			{field.ErrorTypeForbidden, "spec.podCIDRs", "may not change podCIDR"}}},
+		{"provider ID", func(n *corev1.Node) { n.Spec.ProviderID = "other://n1" }, []registrytest.Want{
+			registrytest.Forbidden("spec.providerID", "node updates may not change providerID except from \"\" to valid")}},
+		{"pod CIDR", func(n *corev1.Node) { n.Spec.PodCIDRs = []string{"10.244.1.0/24"}; n.Spec.PodCIDR = "" }, []registrytest.Want{
+			registrytest.Forbidden("spec.podCIDRs", "may not change podCIDR")}},
 		{"duplicate address", func(n *corev1.Node) {
 			a := corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}
 			n.Status.Addresses = []corev1.NodeAddress{a, a}
-		}, []errWant{{field.ErrorTypeDuplicate, "status.addresses[1]", ""}}},
+		}, []registrytest.Want{registrytest.Duplicate("status.addresses[1]", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := old.DeepCopy()
 			c.mutate(n)
-			expectErrs(t, strategyUpdate(nodeStrategy, n, old), c.want)
+			registrytest.ExpectExactly(t, strategyUpdate(nodeStrategy, n, old), c.want...)
 		})
 	}
 	unset := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}
 	set := unset.DeepCopy()
 	set.Spec.ProviderID, set.Spec.PodCIDRs = "skiff://n2", []string{"10.244.2.0/24"}
-	expectErrs(t, strategyUpdate(nodeStrategy, set, unset), nil)
+	registrytest.ExpectValid(t, strategyUpdate(nodeStrategy, set, unset))
 }
 
 func TestNodeTable(t *testing.T) {

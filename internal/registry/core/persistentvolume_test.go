@@ -8,7 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func hostPathPV(name string) *corev1.PersistentVolume {
@@ -24,7 +25,7 @@ func hostPathPV(name string) *corev1.PersistentVolume {
 
 func TestPVDefaultAndCreate(t *testing.T) {
 	pv := hostPathPV("pv1")
-	expectErrs(t, strategyCreate(pvStrategy, pv), nil)
+	registrytest.ExpectValid(t, strategyCreate(pvStrategy, pv))
 	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain {
 		t.Errorf("reclaim policy = %q", pv.Spec.PersistentVolumeReclaimPolicy)
 	}
@@ -40,53 +41,53 @@ func TestPVValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.PersistentVolume)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{"valid", func(pv *corev1.PersistentVolume) {}, nil},
 		{"valid csi", func(pv *corev1.PersistentVolume) {
 			pv.Spec.HostPath = nil
 			pv.Spec.CSI = &corev1.CSIPersistentVolumeSource{Driver: "csi.example.com", VolumeHandle: "vol-1"}
 		}, nil},
-		{"no access modes", func(pv *corev1.PersistentVolume) { pv.Spec.AccessModes = nil }, []errWant{{field.ErrorTypeRequired, "spec.accessModes", ""}}},
+		{"no access modes", func(pv *corev1.PersistentVolume) { pv.Spec.AccessModes = nil }, []registrytest.Want{registrytest.Required("spec.accessModes", "")}},
 		{"bad access mode", func(pv *corev1.PersistentVolume) {
 			pv.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"ReadAll"}
 		},
-			[]errWant{{field.ErrorTypeNotSupported, "spec.accessModes", ""}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.accessModes", "")}},
 		{"RWOP with others", func(pv *corev1.PersistentVolume) {
 			pv.Spec.AccessModes = append(pv.Spec.AccessModes, corev1.ReadWriteOncePod)
-		}, []errWant{{field.ErrorTypeForbidden, "spec.accessModes", "may not use ReadWriteOncePod with other access modes"}}},
-		{"no capacity", func(pv *corev1.PersistentVolume) { pv.Spec.Capacity = nil }, []errWant{
-			{field.ErrorTypeRequired, "spec.capacity", ""}, {field.ErrorTypeNotSupported, "spec.capacity", `"storage"`}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.accessModes", "may not use ReadWriteOncePod with other access modes")}},
+		{"no capacity", func(pv *corev1.PersistentVolume) { pv.Spec.Capacity = nil }, []registrytest.Want{
+			registrytest.Required("spec.capacity", ""), registrytest.NotSupported("spec.capacity", `"storage"`)}},
 		{"zero capacity", func(pv *corev1.PersistentVolume) { pv.Spec.Capacity[corev1.ResourceStorage] = resource.MustParse("0") },
-			[]errWant{{field.ErrorTypeInvalid, "spec.capacity[storage]", "must be greater than zero"}}},
-		{"no source", func(pv *corev1.PersistentVolume) { pv.Spec.HostPath = nil }, []errWant{{field.ErrorTypeRequired, "spec", "must specify a volume type"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.capacity[storage]", "must be greater than zero")}},
+		{"no source", func(pv *corev1.PersistentVolume) { pv.Spec.HostPath = nil }, []registrytest.Want{registrytest.Required("spec", "must specify a volume type")}},
 		{"two sources", func(pv *corev1.PersistentVolume) {
 			pv.Spec.NFS = &corev1.NFSVolumeSource{Server: "nfs", Path: "/export"}
-		}, []errWant{{field.ErrorTypeForbidden, "spec.nfs", "may not specify more than 1 volume type"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.nfs", "may not specify more than 1 volume type")}},
 		{"relative nfs path", func(pv *corev1.PersistentVolume) {
 			pv.Spec.HostPath, pv.Spec.NFS = nil, &corev1.NFSVolumeSource{Server: "nfs", Path: "export"}
-		}, []errWant{{field.ErrorTypeInvalid, "spec.nfs.path", "must be an absolute path"}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.nfs.path", "must be an absolute path")}},
 		{"local without affinity", func(pv *corev1.PersistentVolume) {
 			pv.Spec.HostPath, pv.Spec.Local = nil, &corev1.LocalVolumeSource{Path: "/mnt/disk"}
-		}, []errWant{{field.ErrorTypeRequired, "spec.nodeAffinity", "Local volume requires node affinity"}}},
+		}, []registrytest.Want{registrytest.Required("spec.nodeAffinity", "Local volume requires node affinity")}},
 		{"bad reclaim policy", func(pv *corev1.PersistentVolume) { pv.Spec.PersistentVolumeReclaimPolicy = "Keep" },
-			[]errWant{{field.ErrorTypeNotSupported, "spec.persistentVolumeReclaimPolicy", ""}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.persistentVolumeReclaimPolicy", "")}},
 		{"recycle root", func(pv *corev1.PersistentVolume) {
 			pv.Spec.HostPath.Path, pv.Spec.PersistentVolumeReclaimPolicy = "/", corev1.PersistentVolumeReclaimRecycle
-		}, []errWant{{field.ErrorTypeForbidden, "spec.persistentVolumeReclaimPolicy", "may not be 'recycle' for a hostPath mount of '/'"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.persistentVolumeReclaimPolicy", "may not be 'recycle' for a hostPath mount of '/'")}},
 		{"backstep", func(pv *corev1.PersistentVolume) { pv.Spec.HostPath.Path = "/data/../etc" },
-			[]errWant{{field.ErrorTypeInvalid, "spec.hostPath.path", "must not contain '..'"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.hostPath.path", "must not contain '..'")}},
 		{"bad class", func(pv *corev1.PersistentVolume) { pv.Spec.StorageClassName = "Fast_SSD" },
-			[]errWant{{field.ErrorTypeInvalid, "spec.storageClassName", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.storageClassName", "")}},
 		{"csi without handle", func(pv *corev1.PersistentVolume) {
 			pv.Spec.HostPath, pv.Spec.CSI = nil, &corev1.CSIPersistentVolumeSource{Driver: "csi.example.com"}
-		}, []errWant{{field.ErrorTypeRequired, "spec.csi.volumeHandle", ""}}},
+		}, []registrytest.Want{registrytest.Required("spec.csi.volumeHandle", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pv := hostPathPV("pv1")
 			c.mutate(pv)
-			expectErrs(t, strategyCreate(pvStrategy, pv), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(pvStrategy, pv), c.want...)
 		})
 	}
 }
@@ -97,17 +98,18 @@ func TestPVUpdate(t *testing.T) {
 	bind := old.DeepCopy()
 	bind.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "default", Name: "data"}
 	bind.Spec.Capacity[corev1.ResourceStorage] = resource.MustParse("20Gi")
-	expectErrs(t, strategyUpdate(pvStrategy, bind, old), nil)
+	registrytest.ExpectValid(t, strategyUpdate(pvStrategy, bind, old))
 
 	moved := old.DeepCopy()
 	moved.Spec.HostPath.Path = "/elsewhere"
 	errs := strategyUpdate(pvStrategy, moved, old)
-	expectErrs(t, errs, []errWant{{field.ErrorTypeForbidden, "spec.persistentvolumesource", "spec.persistentvolumesource is immutable after creation"}})
+	registrytest.ExpectExactly(t, errs,
+		registrytest.Forbidden("spec.persistentvolumesource", "spec.persistentvolumesource is immutable after creation"))
 
 	block := corev1.PersistentVolumeBlock
 	mode := old.DeepCopy()
 	mode.Spec.VolumeMode = &block
-	expectErrs(t, strategyUpdate(pvStrategy, mode, old), []errWant{{field.ErrorTypeInvalid, "volumeMode", "field is immutable"}})
+	registrytest.ExpectExactly(t, strategyUpdate(pvStrategy, mode, old), registrytest.Invalid("volumeMode", "field is immutable"))
 }
 
 func TestPVTable(t *testing.T) {

@@ -7,7 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func claim(size string) *corev1.PersistentVolumeClaim {
@@ -22,7 +23,7 @@ func claim(size string) *corev1.PersistentVolumeClaim {
 
 func TestPVCDefaultAndCreate(t *testing.T) {
 	pvc := claim("1Gi")
-	expectErrs(t, strategyCreate(pvcStrategy, pvc), nil)
+	registrytest.ExpectValid(t, strategyCreate(pvcStrategy, pvc))
 	if pvc.Spec.VolumeMode == nil || *pvc.Spec.VolumeMode != corev1.PersistentVolumeFilesystem || pvc.Status.Phase != corev1.ClaimPending {
 		t.Errorf("defaults: mode %v phase %q", pvc.Spec.VolumeMode, pvc.Status.Phase)
 	}
@@ -33,34 +34,34 @@ func TestPVCValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.PersistentVolumeClaim)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{"valid", func(c *corev1.PersistentVolumeClaim) {}, nil},
 		{"valid snapshot source", func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: &apiGroup, Kind: "VolumeSnapshot", Name: "snap"}
 		}, nil},
 		{"no access modes", func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = nil },
-			[]errWant{{field.ErrorTypeRequired, "spec.accessModes", "at least 1 access mode is required"}}},
+			[]registrytest.Want{registrytest.Required("spec.accessModes", "at least 1 access mode is required")}},
 		{"no storage request", func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests = nil },
-			[]errWant{{field.ErrorTypeRequired, "spec.resources[storage]", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.resources[storage]", "")}},
 		{"zero storage", func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("0")
 		},
-			[]errWant{{field.ErrorTypeInvalid, "spec.resources[storage]", "must be greater than zero"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.resources[storage]", "must be greater than zero")}},
 		{"bad volume mode", func(c *corev1.PersistentVolumeClaim) { m := corev1.PersistentVolumeMode("Raw"); c.Spec.VolumeMode = &m },
-			[]errWant{{field.ErrorTypeNotSupported, "spec.volumeMode", ""}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.volumeMode", "")}},
 		{"core data source of wrong kind", func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "Pod", Name: "p"}
-		}, []errWant{{field.ErrorTypeInvalid, "spec.dataSource", "must be 'PersistentVolumeClaim' when referencing the default apiGroup"}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.dataSource", "must be 'PersistentVolumeClaim' when referencing the default apiGroup")}},
 		{"bad selector", func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b c"}}
-		}, []errWant{{field.ErrorTypeInvalid, "spec.selector.matchLabels", ""}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.selector.matchLabels", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pvc := claim("1Gi")
 			c.mutate(pvc)
-			expectErrs(t, strategyCreate(pvcStrategy, pvc), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(pvcStrategy, pvc), c.want...)
 		})
 	}
 }
@@ -81,31 +82,31 @@ func TestPVCUpdate(t *testing.T) {
 		name   string
 		bound  bool
 		mutate func(*corev1.PersistentVolumeClaim)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{"bind once", false, func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv9" }, nil},
 		{"rebind", true, func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeName = "pv9" },
-			[]errWant{{field.ErrorTypeForbidden, "spec", "spec is immutable after creation"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec", "spec is immutable after creation")}},
 		{"grow bound", true, func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("20Gi")
 		}, nil},
 		{"shrink bound", true, func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("5Gi")
-		}, []errWant{{field.ErrorTypeForbidden, "spec.resources.requests.storage", "field can not be less than status.capacity"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.resources.requests.storage", "field can not be less than status.capacity")}},
 		{"grow unbound", false, func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("20Gi")
-		}, []errWant{{field.ErrorTypeForbidden, "spec", "except resources.requests and volumeAttributesClassName for bound claims"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec", "except resources.requests and volumeAttributesClassName for bound claims")}},
 		{"set class from nil", false, func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = &class }, nil},
 		{"access modes", true, func(c *corev1.PersistentVolumeClaim) {
 			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
-		}, []errWant{{field.ErrorTypeForbidden, "spec", ""}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			old := stored(c.bound)
 			pvc := old.DeepCopy()
 			c.mutate(pvc)
-			expectErrs(t, strategyUpdate(pvcStrategy, pvc, old), c.want)
+			registrytest.ExpectExactly(t, strategyUpdate(pvcStrategy, pvc, old), c.want...)
 		})
 	}
 }
@@ -118,13 +119,13 @@ func TestPVCRecoverExpansion(t *testing.T) {
 	old.Spec.VolumeName = "pv1"
 	old.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound,
 		Capacity: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")}}
-	for size, want := range map[string][]errWant{
+	for size, want := range map[string][]registrytest.Want{
 		"15Gi": nil,
-		"10Gi": {{field.ErrorTypeForbidden, "spec.resources.requests.storage", "field can not be less than status.capacity"}},
+		"10Gi": {registrytest.Forbidden("spec.resources.requests.storage", "field can not be less than status.capacity")},
 	} {
 		pvc := old.DeepCopy()
 		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse(size)
-		expectErrs(t, strategyUpdate(pvcStrategy, pvc, old), want)
+		registrytest.ExpectExactly(t, strategyUpdate(pvcStrategy, pvc, old), want...)
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func podTestResources(limits, requests map[corev1.ResourceName]string) corev1.ResourceRequirements {
@@ -92,7 +93,7 @@ func TestPodUpdateValidation(t *testing.T) {
 		name   string
 		old    func(*corev1.Pod)
 		mutate func(*corev1.Pod)
-		want   []podTestErr
+		want   []registrytest.Want
 	}{
 		{"no change", nil, func(*corev1.Pod) {}, nil},
 		{"image change", nil, func(p *corev1.Pod) {
@@ -100,41 +101,41 @@ func TestPodUpdateValidation(t *testing.T) {
 			p.Spec.InitContainers[0].Image = "busybox:1"
 		}, nil},
 		{"image cleared", nil, func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.containers[0].image", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.containers[0].image", "")}},
 		{"command change", nil, func(p *corev1.Pod) { p.Spec.Containers[0].Command = []string{"sh"} },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec", ""}}},
+			[]registrytest.Want{registrytest.Forbidden("spec", "")}},
 		{"container added", nil, func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, p.Spec.Containers[0]) },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.containers", "pod updates may not add or remove containers"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.containers", "pod updates may not add or remove containers")}},
 		{"activeDeadlineSeconds lowered", nil, func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To[int64](60) }, nil},
 		{"activeDeadlineSeconds set", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = nil },
 			func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To[int64](60) }, nil},
 		{"activeDeadlineSeconds raised", nil, func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To[int64](7200) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.activeDeadlineSeconds", "must be less than or equal to previous value"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.activeDeadlineSeconds", "must be less than or equal to previous value")}},
 		{"activeDeadlineSeconds removed", nil, func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = nil },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.activeDeadlineSeconds", "must not update from a positive integer to nil value"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.activeDeadlineSeconds", "must not update from a positive integer to nil value")}},
 		{"toleration added", nil, func(p *corev1.Pod) {
 			p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: "gpu", Operator: corev1.TolerationOpExists})
 		}, nil},
 		{"tolerationSeconds changed", nil, func(p *corev1.Pod) { p.Spec.Tolerations[1].TolerationSeconds = ptr.To[int64](10) }, nil},
 		{"toleration removed", nil, func(p *corev1.Pod) { p.Spec.Tolerations = p.Spec.Tolerations[1:] },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")}},
 		{"scheduling gate removed", func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "a"}, {Name: "b"}} },
 			func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "b"}} }, nil},
 		{"scheduling gate added", nil, func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "c"}} },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.schedulingGates[0].name", "only deletion is allowed, but found new scheduling gate 'c'"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.schedulingGates[0].name", "only deletion is allowed, but found new scheduling gate 'c'")}},
 		{"gated pod gains a node selector entry", func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "a"}} },
 			func(p *corev1.Pod) { p.Spec.NodeSelector["disk"] = "ssd" }, nil},
 		{"gated pod changes a node selector entry", func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "a"}} },
 			func(p *corev1.Pod) { p.Spec.NodeSelector["kubernetes.io/os"] = "windows" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.nodeSelector", "only additions to spec.nodeSelector are allowed (no mutations or deletions)"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.nodeSelector", "only additions to spec.nodeSelector are allowed (no mutations or deletions)")}},
 		{"running pod changes its node selector", nil, func(p *corev1.Pod) { p.Spec.NodeSelector["disk"] = "ssd" },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec", ""}}},
+			[]registrytest.Want{registrytest.Forbidden("spec", "")}},
 		{"grace period changed", nil, func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](10) },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec", ""}}},
+			[]registrytest.Want{registrytest.Forbidden("spec", "")}},
 		{"negative grace period set to 1", func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](-5) },
 			func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1) }, nil},
 		{"mirror annotation added", nil, func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"} },
-			[]podTestErr{{field.ErrorTypeForbidden, "metadata.annotations[kubernetes.io/config.mirror]", "may not add mirror pod annotation"}}},
+			[]registrytest.Want{registrytest.Forbidden("metadata.annotations[kubernetes.io/config.mirror]", "may not add mirror pod annotation")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,7 +146,7 @@ func TestPodUpdateValidation(t *testing.T) {
 			pod := old.DeepCopy()
 			c.mutate(pod)
 			errs := podStrategy.ValidateUpdate(pod, old)
-			assertPodErrs(t, errs, c.want...)
+			registrytest.ExpectExactly(t, errs, registrytest.ExactDetails(c.want...)...)
 			for _, e := range errs {
 				if e.Field == "spec" && (!strings.HasPrefix(e.Detail, forbiddenPrefix) || len(e.Detail) == len(forbiddenPrefix)) {
 					t.Errorf("forbidden detail lacks the field list or the diff: %q", e.Detail)
@@ -173,7 +174,7 @@ func TestPodStatusValidation(t *testing.T) {
 		name   string
 		old    func(*corev1.Pod)
 		mutate func(*corev1.Pod)
-		want   []podTestErr
+		want   []registrytest.Want
 	}{
 		{"running with IPs", nil, func(p *corev1.Pod) {
 			p.Status.Phase = corev1.PodRunning
@@ -184,22 +185,22 @@ func TestPodStatusValidation(t *testing.T) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: "example.com/ok", Status: corev1.ConditionTrue}}
 		}, nil},
 		{"pod IP invalid", nil, func(p *corev1.Pod) { p.Status.PodIPs = []corev1.PodIP{{IP: "10.1.0.300"}} },
-			[]podTestErr{{field.ErrorTypeInvalid, "status.podIPs[0]", ""}}},
+			[]registrytest.Want{registrytest.Invalid("status.podIPs[0]", "")}},
 		{"two IPv4 pod IPs", nil, func(p *corev1.Pod) { p.Status.PodIPs = []corev1.PodIP{{IP: "10.1.0.5"}, {IP: "10.1.0.6"}} },
-			[]podTestErr{{field.ErrorTypeInvalid, "status.podIPs", "may specify no more than one IP for each IP family"}}},
+			[]registrytest.Want{registrytest.Invalid("status.podIPs", "may specify no more than one IP for each IP family")}},
 		{"QoS class changed", nil, func(p *corev1.Pod) { p.Status.QOSClass = corev1.PodQOSGuaranteed },
-			[]podTestErr{{field.ErrorTypeInvalid, "status.qosClass", "field is immutable"}}},
+			[]registrytest.Want{registrytest.Invalid("status.qosClass", "field is immutable")}},
 		{"QoS class dropped", nil, func(p *corev1.Pod) { p.Status.QOSClass = "" }, nil},
 		{"nominated node invalid", nil, func(p *corev1.Pod) { p.Status.NominatedNodeName = "Node_1" },
-			[]podTestErr{{field.ErrorTypeInvalid, "status.nominatedNodeName", ""}}},
+			[]registrytest.Want{registrytest.Invalid("status.nominatedNodeName", "")}},
 		{"custom condition type invalid", nil, func(p *corev1.Pod) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: "bad type", Status: corev1.ConditionTrue}}
-		}, []podTestErr{{field.ErrorTypeInvalid, "metadata.conditions[0].Type", ""}}},
+		}, []registrytest.Want{registrytest.Invalid("metadata.conditions[0].Type", "")}},
 		{"terminated container restarts with restartPolicy Never", func(p *corev1.Pod) {
 			p.Spec.RestartPolicy = corev1.RestartPolicyNever
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: terminated}}
 		}, func(p *corev1.Pod) { p.Status.ContainerStatuses[0].State = running },
-			[]podTestErr{{field.ErrorTypeForbidden, "status.containerStatuses[0].state", "may not be transitioned to non-terminated state"}}},
+			[]registrytest.Want{registrytest.Forbidden("status.containerStatuses[0].state", "may not be transitioned to non-terminated state")}},
 		{"terminated container restarts with restartPolicy Always", func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: terminated}}
 		}, func(p *corev1.Pod) { p.Status.ContainerStatuses[0].State = running }, nil},
@@ -213,7 +214,7 @@ func TestPodStatusValidation(t *testing.T) {
 			}
 			pod := old.DeepCopy()
 			c.mutate(pod)
-			assertPodErrs(t, podStrategy.ValidateStatus(pod, old), c.want...)
+			registrytest.ExpectExactly(t, podStrategy.ValidateStatus(pod, old), registrytest.ExactDetails(c.want...)...)
 		})
 	}
 }

@@ -10,38 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
-
-// podTestErr is an expected validation error; an empty detail is not
-// compared.
-type podTestErr struct {
-	typ    field.ErrorType
-	path   string
-	detail string
-}
-
-// assertPodErrs requires exactly the expected errors, in any order.
-func assertPodErrs(t *testing.T, got field.ErrorList, want ...podTestErr) {
-	t.Helper()
-	used := make([]bool, len(got))
-	for _, w := range want {
-		found := false
-		for i, e := range got {
-			if !used[i] && e.Type == w.typ && e.Field == w.path && (w.detail == "" || e.Detail == w.detail) {
-				used[i], found = true, true
-				break
-			}
-		}
-		if !found {
-			t.Errorf("missing error %s %s %q", w.typ, w.path, w.detail)
-		}
-	}
-	for i, e := range got {
-		if !used[i] {
-			t.Errorf("unexpected error: %v", e)
-		}
-	}
-}
 
 // podTestValidPod is a defaulted pod using most features, which must
 // validate cleanly.
@@ -110,9 +81,9 @@ func podTestValidPod() *corev1.Pod {
 
 func TestValidPodPasses(t *testing.T) {
 	pod := podTestValidPod()
-	assertPodErrs(t, validatePod(pod))
+	registrytest.ExpectValid(t, validatePod(pod))
 	template := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: pod.Labels}, Spec: pod.Spec}
-	assertPodErrs(t, ValidatePodTemplateSpec(template, field.NewPath("spec", "template")))
+	registrytest.ExpectValid(t, ValidatePodTemplateSpec(template, field.NewPath("spec", "template")))
 }
 
 func TestPodValidationErrors(t *testing.T) {
@@ -121,233 +92,233 @@ func TestPodValidationErrors(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.Pod)
-		want   []podTestErr
+		want   []registrytest.Want
 	}{
 		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.containers", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.containers", "")}},
 		{"container name not a DNS label", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "App_1" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".name", dnsLabelMsg}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".name", dnsLabelMsg)}},
 		{"container name missing", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".name", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".name", "")}},
 		{"init and app container share a name", func(p *corev1.Pod) { p.Spec.InitContainers[0].Name = "app" },
-			[]podTestErr{{field.ErrorTypeDuplicate, "spec.initContainers[0].name", ""}}},
+			[]registrytest.Want{registrytest.Duplicate("spec.initContainers[0].name", "")}},
 		{"two app containers share a name", func(p *corev1.Pod) {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "app", Image: "x",
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile, ImagePullPolicy: corev1.PullAlways})
-		}, []podTestErr{{field.ErrorTypeDuplicate, "spec.containers[1].name", ""}}},
+		}, []registrytest.Want{registrytest.Duplicate("spec.containers[1].name", "")}},
 		{"image missing", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".image", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".image", "")}},
 		{"image padded (pods only)", func(p *corev1.Pod) { p.Spec.Containers[0].Image = " nginx" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".image", "must not have leading or trailing whitespace"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".image", "must not have leading or trailing whitespace")}},
 		{"containerPort missing", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 0 },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".ports[0].containerPort", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".ports[0].containerPort", "")}},
 		{"containerPort out of range", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".ports[0].containerPort", "must be between 1 and 65535, inclusive"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".ports[0].containerPort", "must be between 1 and 65535, inclusive")}},
 		{"hostPort out of range", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[1].HostPort = -1 },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".ports[1].hostPort", "must be between 1 and 65535, inclusive"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".ports[1].hostPort", "must be between 1 and 65535, inclusive")}},
 		{"protocol not supported", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Protocol = "HTTP" },
-			[]podTestErr{{field.ErrorTypeNotSupported, c0 + ".ports[0].protocol", `supported values: "SCTP", "TCP", "UDP"`}}},
+			[]registrytest.Want{registrytest.NotSupported(c0+".ports[0].protocol", `supported values: "SCTP", "TCP", "UDP"`)}},
 		{"port name duplicated", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[1].Name = "http" },
-			[]podTestErr{{field.ErrorTypeDuplicate, c0 + ".ports[1].name", ""}}},
+			[]registrytest.Want{registrytest.Duplicate(c0+".ports[1].name", "")}},
 		{"port name not an IANA service name", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "http_port" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".ports[0].name", "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".ports[0].name", "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")}},
 		{"host port used twice", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Ports[0].HostPort = 5353
 			p.Spec.Containers[0].Ports[0].Protocol = corev1.ProtocolUDP
 		},
-			[]podTestErr{{field.ErrorTypeDuplicate, c0 + ".ports[1].hostPort", ""}}},
+			[]registrytest.Want{registrytest.Duplicate(c0+".ports[1].hostPort", "")}},
 		{"env name with =", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Name = "A=B" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".env[0].name", "a valid environment variable name must consist only of printable ASCII characters other than '='"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".env[0].name", "a valid environment variable name must consist only of printable ASCII characters other than '='")}},
 		{"env name missing", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Name = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".env[0].name", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".env[0].name", "")}},
 		{"env value and valueFrom", func(p *corev1.Pod) { p.Spec.Containers[0].Env[2].Value = "x" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".env[2].valueFrom", "may not be specified when `value` is not empty"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".env[2].valueFrom", "may not be specified when `value` is not empty")}},
 		{"env valueFrom with two sources", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Env[2].ValueFrom.SecretKeyRef = &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s"}, Key: "k"}
-		}, []podTestErr{{field.ErrorTypeInvalid, c0 + ".env[2].valueFrom", "may not have more than one field specified at a time"}}},
+		}, []registrytest.Want{registrytest.Invalid(c0+".env[2].valueFrom", "may not have more than one field specified at a time")}},
 		{"env valueFrom empty", func(p *corev1.Pod) { p.Spec.Containers[0].Env[2].ValueFrom = &corev1.EnvVarSource{} },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".env[2].valueFrom", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".env[2].valueFrom", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")}},
 		{"env fieldRef not allowed", func(p *corev1.Pod) { p.Spec.Containers[0].Env[2].ValueFrom.FieldRef.FieldPath = "spec.restartPolicy" },
-			[]podTestErr{{field.ErrorTypeNotSupported, c0 + ".env[2].valueFrom.fieldRef.fieldPath", ""}}},
+			[]registrytest.Want{registrytest.NotSupported(c0+".env[2].valueFrom.fieldRef.fieldPath", "")}},
 		{"env fieldRef unknown", func(p *corev1.Pod) { p.Spec.Containers[0].Env[2].ValueFrom.FieldRef.FieldPath = "spec.nothing" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".env[2].valueFrom.fieldRef.fieldPath", "error converting fieldPath: field label not supported: spec.nothing"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".env[2].valueFrom.fieldRef.fieldPath", "error converting fieldPath: field label not supported: spec.nothing")}},
 		{"env resourceFieldRef unknown", func(p *corev1.Pod) { p.Spec.Containers[0].Env[4].ValueFrom.ResourceFieldRef.Resource = "limits.gpu" },
-			[]podTestErr{{field.ErrorTypeNotSupported, c0 + ".env[4].valueFrom.resourceFieldRef.resource", ""}}},
+			[]registrytest.Want{registrytest.NotSupported(c0+".env[4].valueFrom.resourceFieldRef.resource", "")}},
 		{"env secret key missing", func(p *corev1.Pod) { p.Spec.Containers[0].Env[5].ValueFrom.SecretKeyRef.Key = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".env[5].valueFrom.secretKeyRef.key", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".env[5].valueFrom.secretKeyRef.key", "")}},
 		{"envFrom without source", func(p *corev1.Pod) { p.Spec.Containers[0].EnvFrom[0].ConfigMapRef = nil },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".envFrom", "must specify one of: `configMapRef` or `secretRef`"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".envFrom", "must specify one of: `configMapRef` or `secretRef`")}},
 		{"request above limit", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
 		},
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".resources.requests", "must be less than or equal to cpu limit of 500m"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".resources.requests", "must be less than or equal to cpu limit of 500m")}},
 		{"negative limit", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("-1")
 			p.Spec.Containers[0].Resources.Requests[corev1.ResourceMemory] = resource.MustParse("-1")
-		}, []podTestErr{
-			{field.ErrorTypeInvalid, c0 + ".resources.limits[memory]", "must be greater than or equal to 0"},
-			{field.ErrorTypeInvalid, c0 + ".resources.requests[memory]", "must be greater than or equal to 0"},
+		}, []registrytest.Want{
+			registrytest.Invalid(c0+".resources.limits[memory]", "must be greater than or equal to 0"),
+			registrytest.Invalid(c0+".resources.requests[memory]", "must be greater than or equal to 0"),
 		}},
 		{"unknown unprefixed resource", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Requests["gpu"] = resource.MustParse("1") },
-			[]podTestErr{
-				{field.ErrorTypeInvalid, c0 + ".resources.requests[gpu]", "must be a standard resource type or fully qualified"},
-				{field.ErrorTypeInvalid, c0 + ".resources.requests[gpu]", "must be a standard resource for containers"},
+			[]registrytest.Want{
+				registrytest.Invalid(c0+".resources.requests[gpu]", "must be a standard resource type or fully qualified"),
+				registrytest.Invalid(c0+".resources.requests[gpu]", "must be a standard resource for containers"),
 			}},
 		{"extended resource request below limit", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources.Limits["example.com/gpu"] = resource.MustParse("2")
-		}, []podTestErr{{field.ErrorTypeInvalid, c0 + ".resources.requests", "must be equal to example.com/gpu limit of 2"}}},
+		}, []registrytest.Want{registrytest.Invalid(c0+".resources.requests", "must be equal to example.com/gpu limit of 2")}},
 		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "x" },
-			[]podTestErr{{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name", ""}}},
+			[]registrytest.Want{registrytest.NotFound(c0+".volumeMounts[0].name", "")}},
 		{"mountPath missing", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".volumeMounts[0].mountPath", ""}}},
+			[]registrytest.Want{registrytest.Required(c0+".volumeMounts[0].mountPath", "")}},
 		{"mountPath twice", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[1].MountPath = "/data" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".volumeMounts[1].mountPath", "must be unique"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".volumeMounts[1].mountPath", "must be unique")}},
 		{"subPath with ..", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[1].SubPath = "../etc" },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".volumeMounts.subPath", "must not contain '..'"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".volumeMounts.subPath", "must not contain '..'")}},
 		{"volume names twice", func(p *corev1.Pod) { p.Spec.Volumes[1].Name = "data" },
-			[]podTestErr{{field.ErrorTypeDuplicate, "spec.volumes[1].name", ""},
+			[]registrytest.Want{registrytest.Duplicate("spec.volumes[1].name", ""),
 				// The mount of "cfg" now refers to a volume that is gone.
-				{field.ErrorTypeNotFound, c0 + ".volumeMounts[1].name", ""}}},
+				registrytest.NotFound(c0+".volumeMounts[1].name", "")}},
 		{"volume name not a DNS label", func(p *corev1.Pod) {
 			p.Spec.Volumes[0].Name = "Data"
 			p.Spec.Containers[0].VolumeMounts[0].Name = "Data"
 		},
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.volumes[0].name", dnsLabelMsg}, {field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.volumes[0].name", dnsLabelMsg), registrytest.NotFound(c0+".volumeMounts[0].name", "")}},
 		{"volume with two sources", func(p *corev1.Pod) {
 			p.Spec.Volumes[1].Secret = &corev1.SecretVolumeSource{SecretName: "s"}
-		}, []podTestErr{{field.ErrorTypeForbidden, "spec.volumes[1].configMap", "may not specify more than 1 volume type"},
-			{field.ErrorTypeNotFound, c0 + ".volumeMounts[1].name", ""}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.volumes[1].configMap", "may not specify more than 1 volume type"),
+			registrytest.NotFound(c0+".volumeMounts[1].name", "")}},
 		{"volume without source", func(p *corev1.Pod) { p.Spec.Volumes[0].EmptyDir = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.volumes[0]", "must specify a volume type"}, {field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.volumes[0]", "must specify a volume type"), registrytest.NotFound(c0+".volumeMounts[0].name", "")}},
 		{"configMap item path absolute", func(p *corev1.Pod) { p.Spec.Volumes[1].ConfigMap.Items[0].Path = "/a" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.volumes[1].configMap.items[0].path", "must be a relative path"}, {field.ErrorTypeNotFound, c0 + ".volumeMounts[1].name", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.volumes[1].configMap.items[0].path", "must be a relative path"), registrytest.NotFound(c0+".volumeMounts[1].name", "")}},
 		{"configMap mode too large", func(p *corev1.Pod) { p.Spec.Volumes[1].ConfigMap.DefaultMode = ptr.To[int32](01000) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.volumes[1].configMap.defaultMode", "must be a number between 0 and 0777 (octal), both inclusive"},
-				{field.ErrorTypeNotFound, c0 + ".volumeMounts[1].name", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.volumes[1].configMap.defaultMode", "must be a number between 0 and 0777 (octal), both inclusive"),
+				registrytest.NotFound(c0+".volumeMounts[1].name", "")}},
 		{"negative emptyDir size", func(p *corev1.Pod) { p.Spec.Volumes[0].EmptyDir.SizeLimit = ptr.To(resource.MustParse("-1")) },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.volumes[0].emptyDir.sizeLimit", "SizeLimit field must be a valid resource quantity"},
-				{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name", ""}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.volumes[0].emptyDir.sizeLimit", "SizeLimit field must be a valid resource quantity"),
+				registrytest.NotFound(c0+".volumeMounts[0].name", "")}},
 		{"hostPath type unknown", func(p *corev1.Pod) {
 			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/x", Type: ptr.To(corev1.HostPathType("Pipe"))}}})
-		}, []podTestErr{{field.ErrorTypeNotSupported, "spec.volumes[3].hostPath.type", ""}}},
+		}, []registrytest.Want{registrytest.NotSupported("spec.volumes[3].hostPath.type", "")}},
 		{"probe without handler", func(p *corev1.Pod) { p.Spec.Containers[0].ReadinessProbe.HTTPGet = nil },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".readinessProbe", "must specify a handler type"}}},
+			[]registrytest.Want{registrytest.Required(c0+".readinessProbe", "must specify a handler type")}},
 		{"probe with two handlers", func(p *corev1.Pod) {
 			p.Spec.Containers[0].LivenessProbe.Exec = &corev1.ExecAction{Command: []string{"true"}}
-		}, []podTestErr{{field.ErrorTypeForbidden, c0 + ".livenessProbe.tcpSocket", "may not specify more than 1 handler type"}}},
+		}, []registrytest.Want{registrytest.Forbidden(c0+".livenessProbe.tcpSocket", "may not specify more than 1 handler type")}},
 		{"liveness probe successThreshold", func(p *corev1.Pod) { p.Spec.Containers[0].LivenessProbe.SuccessThreshold = 2 },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".livenessProbe.successThreshold", "must be 1"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".livenessProbe.successThreshold", "must be 1")}},
 		{"probe negative period", func(p *corev1.Pod) { p.Spec.Containers[0].ReadinessProbe.PeriodSeconds = -1 },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".readinessProbe.periodSeconds", "must be greater than or equal to 0"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".readinessProbe.periodSeconds", "must be greater than or equal to 0")}},
 		{"probe on an init container", func(p *corev1.Pod) {
 			p.Spec.InitContainers[0].ReadinessProbe = p.Spec.Containers[0].ReadinessProbe
-		}, []podTestErr{{field.ErrorTypeForbidden, "spec.initContainers[0].readinessProbe", "may not be set for init containers without restartPolicy=Always"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.initContainers[0].readinessProbe", "may not be set for init containers without restartPolicy=Always")}},
 		{"sleep longer than grace period", func(p *corev1.Pod) { p.Spec.Containers[0].Lifecycle.PreStop.Sleep.Seconds = 60 },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".lifecycle.preStop.sleep", "must be non-negative and less than terminationGracePeriodSeconds (30)"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".lifecycle.preStop.sleep", "must be non-negative and less than terminationGracePeriodSeconds (30)")}},
 		{"restartPolicy on an app container", func(p *corev1.Pod) { p.Spec.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways) },
-			[]podTestErr{{field.ErrorTypeForbidden, c0 + ".restartPolicy", "may not be set for non-init containers"}}},
+			[]registrytest.Want{registrytest.Forbidden(c0+".restartPolicy", "may not be set for non-init containers")}},
 		{"terminationMessagePolicy unknown", func(p *corev1.Pod) { p.Spec.Containers[0].TerminationMessagePolicy = "Never" },
-			[]podTestErr{{field.ErrorTypeNotSupported, c0 + ".terminationMessagePolicy", `supported values: "File", "FallbackToLogsOnError"`}}},
+			[]registrytest.Want{registrytest.NotSupported(c0+".terminationMessagePolicy", `supported values: "File", "FallbackToLogsOnError"`)}},
 		{"imagePullPolicy unknown", func(p *corev1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "Sometimes" },
-			[]podTestErr{{field.ErrorTypeNotSupported, c0 + ".imagePullPolicy", `supported values: "Always", "IfNotPresent", "Never"`}}},
+			[]registrytest.Want{registrytest.NotSupported(c0+".imagePullPolicy", `supported values: "Always", "IfNotPresent", "Never"`)}},
 		{"restartPolicy unknown", func(p *corev1.Pod) { p.Spec.RestartPolicy = "Sometimes" },
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.restartPolicy", `supported values: "Always", "OnFailure", "Never"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.restartPolicy", `supported values: "Always", "OnFailure", "Never"`)}},
 		{"dnsPolicy unknown", func(p *corev1.Pod) { p.Spec.DNSPolicy = "Google" },
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.dnsPolicy", `supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.dnsPolicy", `supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"`)}},
 		{"dnsPolicy None without dnsConfig", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone; p.Spec.DNSConfig = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"}}},
+			[]registrytest.Want{registrytest.Required("spec.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None")}},
 		{"dns nameserver not an IP", func(p *corev1.Pod) { p.Spec.DNSConfig.Nameservers = []string{"dns.local"} },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.dnsConfig.nameservers[0]", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.dnsConfig.nameservers[0]", "")}},
 		{"negative grace period: only the sleep hook objects", func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](-1) },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".lifecycle.preStop.sleep", "must be non-negative and less than terminationGracePeriodSeconds (-1)"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".lifecycle.preStop.sleep", "must be non-negative and less than terminationGracePeriodSeconds (-1)")}},
 		{"activeDeadlineSeconds zero", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To[int64](0) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.activeDeadlineSeconds", "must be between 1 and 2147483647, inclusive"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.activeDeadlineSeconds", "must be between 1 and 2147483647, inclusive")}},
 		{"nodeSelector value invalid", func(p *corev1.Pod) { p.Spec.NodeSelector["disk"] = "ssd!" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.nodeSelector", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.nodeSelector", "")}},
 		{"hostname not a DNS label", func(p *corev1.Pod) { p.Spec.Hostname = "web.0" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.hostname", "must not contain dots"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.hostname", "must not contain dots")}},
 		{"subdomain not a DNS label", func(p *corev1.Pod) { p.Spec.Subdomain = "Web" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.subdomain", dnsLabelMsg}}},
+			[]registrytest.Want{registrytest.Invalid("spec.subdomain", dnsLabelMsg)}},
 		{"toleration operator unknown", func(p *corev1.Pod) { p.Spec.Tolerations[0].Operator = "In" },
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.tolerations[0].operator", `supported values: "Equal", "Exists"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.tolerations[0].operator", `supported values: "Equal", "Exists"`)}},
 		{"toleration effect unknown", func(p *corev1.Pod) { p.Spec.Tolerations[0].Effect = "NoRun" },
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.tolerations[0].effect", `supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.tolerations[0].effect", `supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`)}},
 		{"tolerationSeconds without NoExecute", func(p *corev1.Pod) { p.Spec.Tolerations[0].TolerationSeconds = ptr.To[int64](5) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.tolerations[0].effect", "effect must be 'NoExecute' when `tolerationSeconds` is set"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.tolerations[0].effect", "effect must be 'NoExecute' when `tolerationSeconds` is set")}},
 		{"toleration without key must use Exists", func(p *corev1.Pod) { p.Spec.Tolerations[0].Key = "" },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.tolerations[0].operator", "operator must be Exists when `key` is empty, which means \"match all values and all keys\""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.tolerations[0].operator", "operator must be Exists when `key` is empty, which means \"match all values and all keys\"")}},
 		{"Exists toleration with a value", func(p *corev1.Pod) { p.Spec.Tolerations[0].Operator = corev1.TolerationOpExists },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.tolerations[0].operator", "value must be empty when `operator` is 'Exists'"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.tolerations[0].operator", "value must be empty when `operator` is 'Exists'")}},
 		{"node affinity without terms", func(p *corev1.Pod) {
 			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms = nil
-		}, []podTestErr{{field.ErrorTypeRequired, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", "must have at least one node selector term"}}},
+		}, []registrytest.Want{registrytest.Required("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", "must have at least one node selector term")}},
 		{"node selector operator unknown", func(p *corev1.Pod) {
 			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Operator = "Has"
-		}, []podTestErr{{field.ErrorTypeInvalid, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator", "not a valid selector operator"}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator", "not a valid selector operator")}},
 		{"pod anti-affinity weight and topology key", func(p *corev1.Pod) {
 			term := &p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0]
 			term.Weight, term.PodAffinityTerm.TopologyKey = 0, ""
-		}, []podTestErr{
-			{field.ErrorTypeInvalid, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight", "must be in the range 1-100"},
-			{field.ErrorTypeRequired, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", "can not be empty"},
+		}, []registrytest.Want{
+			registrytest.Invalid("spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight", "must be in the range 1-100"),
+			registrytest.Required("spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", "can not be empty"),
 			// An empty key also fails the label key rules, twice.
-			{field.ErrorTypeInvalid, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", "name part must be non-empty"},
-			{field.ErrorTypeInvalid, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", ""},
+			registrytest.Invalid("spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", "name part must be non-empty"),
+			registrytest.Invalid("spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", ""),
 		}},
 		{"pod affinity selector operator", func(p *corev1.Pod) {
 			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.LabelSelector.MatchExpressions =
 				[]metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn}}
-		}, []podTestErr{{field.ErrorTypeRequired, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchExpressions[0].values", ""}}},
+		}, []registrytest.Want{registrytest.Required("spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchExpressions[0].values", "")}},
 		{"topology spread maxSkew", func(p *corev1.Pod) { p.Spec.TopologySpreadConstraints[0].MaxSkew = 0 },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.topologySpreadConstraints[0].maxSkew", "must be greater than zero"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.topologySpreadConstraints[0].maxSkew", "must be greater than zero")}},
 		{"security context runAsUser", func(p *corev1.Pod) { p.Spec.SecurityContext.RunAsUser = ptr.To[int64](-1) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.securityContext.runAsUser", "must be between 0 and 2147483647, inclusive"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.securityContext.runAsUser", "must be between 0 and 2147483647, inclusive")}},
 		{"sysctl with host network", func(p *corev1.Pod) {
 			p.Spec.HostNetwork = true
 			p.Spec.Containers[0].Ports[0].HostPort = 80
 			p.Spec.Containers[0].Ports[1].HostPort = 53
-		}, []podTestErr{{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name", "may not be specified when 'hostNetwork' is true"}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.securityContext.sysctls[0].name", "may not be specified when 'hostNetwork' is true")}},
 		{"host network needs hostPort == containerPort", func(p *corev1.Pod) {
 			p.Spec.HostNetwork = true
 			p.Spec.SecurityContext.Sysctls = nil
-		}, []podTestErr{
-			{field.ErrorTypeInvalid, c0 + ".ports[0].hostPort", "must match `containerPort` when `hostNetwork` is true"},
-			{field.ErrorTypeInvalid, c0 + ".ports[1].hostPort", "must match `containerPort` when `hostNetwork` is true"},
+		}, []registrytest.Want{
+			registrytest.Invalid(c0+".ports[0].hostPort", "must match `containerPort` when `hostNetwork` is true"),
+			registrytest.Invalid(c0+".ports[1].hostPort", "must match `containerPort` when `hostNetwork` is true"),
 		}},
 		{"privileged without privilege escalation", func(p *corev1.Pod) { p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true) },
-			[]podTestErr{{field.ErrorTypeInvalid, c0 + ".securityContext", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"}}},
+			[]registrytest.Want{registrytest.Invalid(c0+".securityContext", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true")}},
 		{"seccomp type missing", func(p *corev1.Pod) { p.Spec.Containers[0].SecurityContext.SeccompProfile.Type = "" },
-			[]podTestErr{{field.ErrorTypeRequired, c0 + ".securityContext.seccompProfile.type", "type is required when seccompProfile is set"}}},
+			[]registrytest.Want{registrytest.Required(c0+".securityContext.seccompProfile.type", "type is required when seccompProfile is set")}},
 		{"mirror annotation without node", func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"} },
-			[]podTestErr{{field.ErrorTypeInvalid, "metadata.annotations[kubernetes.io/config.mirror]", "must set spec.nodeName if mirror pod annotation is set"}}},
+			[]registrytest.Want{registrytest.Invalid("metadata.annotations[kubernetes.io/config.mirror]", "must set spec.nodeName if mirror pod annotation is set")}},
 		{"deletion cost not an int32", func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.PodDeletionCost: "+5"} },
-			[]podTestErr{{field.ErrorTypeInvalid, "metadata.annotations[controller.kubernetes.io/pod-deletion-cost]", "must be a 32bit integer"}}},
+			[]registrytest.Want{registrytest.Invalid("metadata.annotations[controller.kubernetes.io/pod-deletion-cost]", "must be a 32bit integer")}},
 		{"node name while gated", func(p *corev1.Pod) {
 			p.Spec.NodeName = "n1"
 			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/wait"}}
-		}, []podTestErr{{field.ErrorTypeForbidden, "spec.nodeName", "cannot be set until all schedulingGates have been cleared"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared")}},
 		{"ephemeral containers on create", func(p *corev1.Pod) {
 			p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 				Name: "debug", Image: "busybox", ImagePullPolicy: corev1.PullAlways, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}}
-		}, []podTestErr{{field.ErrorTypeForbidden, "spec.ephemeralContainers", "cannot be set on create"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.ephemeralContainers", "cannot be set on create")}},
 		{"token projection without service account", func(p *corev1.Pod) { p.Spec.ServiceAccountName = "" },
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.volumes[2].projected.sources[0].serviceAccountToken", "must not be specified when serviceAccountName is not set"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.volumes[2].projected.sources[0].serviceAccountToken", "must not be specified when serviceAccountName is not set")}},
 		{"pod OS unknown", func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: "plan9"} },
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.os", `supported values: "linux", "windows"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.os", `supported values: "linux", "windows"`)}},
 		{"windows pod with linux settings", func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: corev1.Windows} },
-			[]podTestErr{
-				{field.ErrorTypeForbidden, "spec.securityContext.fsGroup", "cannot be set for a windows pod"},
-				{field.ErrorTypeForbidden, "spec.securityContext.sysctls", "cannot be set for a windows pod"},
-				{field.ErrorTypeForbidden, c0 + ".securityContext.seccompProfile", "cannot be set for a windows pod"},
-				{field.ErrorTypeForbidden, c0 + ".securityContext.allowPrivilegeEscalation", "cannot be set for a windows pod"},
-				{field.ErrorTypeForbidden, c0 + ".securityContext.runAsUser", "cannot be set for a windows pod"},
+			[]registrytest.Want{
+				registrytest.Forbidden("spec.securityContext.fsGroup", "cannot be set for a windows pod"),
+				registrytest.Forbidden("spec.securityContext.sysctls", "cannot be set for a windows pod"),
+				registrytest.Forbidden(c0+".securityContext.seccompProfile", "cannot be set for a windows pod"),
+				registrytest.Forbidden(c0+".securityContext.allowPrivilegeEscalation", "cannot be set for a windows pod"),
+				registrytest.Forbidden(c0+".securityContext.runAsUser", "cannot be set for a windows pod"),
 			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pod := podTestValidPod()
 			c.mutate(pod)
-			assertPodErrs(t, validatePod(pod), c.want...)
+			registrytest.ExpectExactly(t, validatePod(pod), registrytest.ExactDetails(c.want...)...)
 		})
 	}
 }
@@ -378,7 +349,7 @@ func TestPodTemplateSpecValidation(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.PodTemplateSpec)
-		want   []podTestErr
+		want   []registrytest.Want
 	}{
 		{"valid", func(*corev1.PodTemplateSpec) {}, nil},
 		{"host network template may leave hostPort unset", func(t *corev1.PodTemplateSpec) {
@@ -388,22 +359,22 @@ func TestPodTemplateSpecValidation(t *testing.T) {
 		}, nil},
 		{"padded image is accepted in templates", func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Image = "nginx " }, nil},
 		{"label errors are reported on <template>.labels", func(t *corev1.PodTemplateSpec) { t.Labels = map[string]string{"a b": "c"} },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.template.labels", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.template.labels", "")}},
 		{"spec paths are under <template>.spec", func(t *corev1.PodTemplateSpec) { t.Spec.Containers[0].Image = "" },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.template.spec.containers[0].image", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.template.spec.containers[0].image", "")}},
 		{"ephemeral containers", func(t *corev1.PodTemplateSpec) {
 			t.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 				Name: "debug", Image: "busybox", ImagePullPolicy: corev1.PullAlways, TerminationMessagePolicy: corev1.TerminationMessageReadFile}}}
-		}, []podTestErr{{field.ErrorTypeForbidden, "spec.template.spec.ephemeralContainers", "ephemeral containers not allowed in pod template"}}},
+		}, []registrytest.Want{registrytest.Forbidden("spec.template.spec.ephemeralContainers", "ephemeral containers not allowed in pod template")}},
 		{"grace period required when not defaulted", func(t *corev1.PodTemplateSpec) { t.Spec.TerminationGracePeriodSeconds = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.template.spec.terminationGracePeriodSeconds", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.template.spec.terminationGracePeriodSeconds", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pod := podTestValidPod()
 			tmpl := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}, Spec: pod.Spec}
 			c.mutate(tmpl)
-			assertPodErrs(t, ValidatePodTemplateSpec(tmpl, tmplPath), c.want...)
+			registrytest.ExpectExactly(t, ValidatePodTemplateSpec(tmpl, tmplPath), registrytest.ExactDetails(c.want...)...)
 		})
 	}
 }

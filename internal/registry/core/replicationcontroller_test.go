@@ -7,8 +7,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func podTestRC() *corev1.ReplicationController {
@@ -49,36 +50,36 @@ func TestReplicationControllerValidation(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.ReplicationController)
-		want   []podTestErr
+		want   []registrytest.Want
 	}{
 		{"valid", func(*corev1.ReplicationController) {}, nil},
 		{"selector does not match", func(rc *corev1.ReplicationController) { rc.Spec.Selector = map[string]string{"app": "db"} },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.template.metadata.labels", "`selector` does not match template `labels`"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.template.metadata.labels", "`selector` does not match template `labels`")}},
 		{"negative replicas", func(rc *corev1.ReplicationController) { rc.Spec.Replicas = ptr.To[int32](-1) },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.replicas", "must be greater than or equal to 0"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.replicas", "must be greater than or equal to 0")}},
 		{"negative minReadySeconds", func(rc *corev1.ReplicationController) { rc.Spec.MinReadySeconds = -1 },
-			[]podTestErr{{field.ErrorTypeInvalid, "spec.minReadySeconds", "must be greater than or equal to 0"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.minReadySeconds", "must be greater than or equal to 0")}},
 		{"no selector", func(rc *corev1.ReplicationController) { rc.Spec.Selector = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.selector", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.selector", "")}},
 		{"no template", func(rc *corev1.ReplicationController) { rc.Spec.Template = nil },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.template", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.template", "")}},
 		{"restartPolicy other than Always", func(rc *corev1.ReplicationController) {
 			rc.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
 		},
-			[]podTestErr{{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy", `supported values: "Always"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.template.spec.restartPolicy", `supported values: "Always"`)}},
 		{"activeDeadlineSeconds", func(rc *corev1.ReplicationController) {
 			rc.Spec.Template.Spec.ActiveDeadlineSeconds = ptr.To[int64](10)
 		},
-			[]podTestErr{{field.ErrorTypeForbidden, "spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in ReplicationController is not Supported"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in ReplicationController is not Supported")}},
 		{"template errors", func(rc *corev1.ReplicationController) { rc.Spec.Template.Spec.Containers[0].Image = "" },
-			[]podTestErr{{field.ErrorTypeRequired, "spec.template.spec.containers[0].image", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.template.spec.containers[0].image", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rc := podTestRC()
 			rcStrategy.Default(rc)
 			c.mutate(rc)
-			assertPodErrs(t, rcStrategy.Validate(rc), c.want...)
+			registrytest.ExpectExactly(t, rcStrategy.Validate(rc), registrytest.ExactDetails(c.want...)...)
 		})
 	}
 }
@@ -86,10 +87,10 @@ func TestReplicationControllerValidation(t *testing.T) {
 func TestReplicationControllerStatusValidation(t *testing.T) {
 	rc := podTestRC()
 	rc.Status = corev1.ReplicationControllerStatus{Replicas: 2, ReadyReplicas: 3, AvailableReplicas: 1, FullyLabeledReplicas: -1}
-	assertPodErrs(t, rcStrategy.ValidateStatus(rc, podTestRC()),
-		podTestErr{field.ErrorTypeInvalid, "status.fullyLabeledReplicas", "must be greater than or equal to 0"},
-		podTestErr{field.ErrorTypeInvalid, "status.readyReplicas", "cannot be greater than status.replicas"},
-	)
+	registrytest.ExpectExactly(t, rcStrategy.ValidateStatus(rc, podTestRC()), registrytest.ExactDetails(
+		registrytest.Invalid("status.fullyLabeledReplicas", "must be greater than or equal to 0"),
+		registrytest.Invalid("status.readyReplicas", "cannot be greater than status.replicas"),
+	)...)
 }
 
 func TestReplicationControllerTable(t *testing.T) {
@@ -126,7 +127,7 @@ func TestPodTemplateResource(t *testing.T) {
 	if pt.Template.Spec.DNSPolicy != corev1.DNSClusterFirst || pt.Template.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("template not defaulted: %+v", pt.Template.Spec)
 	}
-	assertPodErrs(t, podTemplateStrategy.Validate(pt))
+	registrytest.ExpectValid(t, podTemplateStrategy.Validate(pt))
 
 	podTemplateStrategy.PrepareForCreate(pt)
 	updated := pt.DeepCopy()
@@ -138,7 +139,7 @@ func TestPodTemplateResource(t *testing.T) {
 
 	bad := pt.DeepCopy()
 	bad.Template.Spec.Containers[0].Name = ""
-	assertPodErrs(t, podTemplateStrategy.Validate(bad), podTestErr{field.ErrorTypeRequired, "template.spec.containers[0].name", ""})
+	registrytest.ExpectExactly(t, podTemplateStrategy.Validate(bad), registrytest.Required("template.spec.containers[0].name", ""))
 
 	want := []interface{}{"tmpl", "app", "nginx", "app=web"}
 	if got := podTemplateTable.Row(pt); !reflect.DeepEqual(got, want) {

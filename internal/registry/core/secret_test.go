@@ -6,7 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestSecretDefault(t *testing.T) {
@@ -37,36 +38,36 @@ func TestSecretValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		s    corev1.Secret
-		want []errWant
+		want []registrytest.Want
 	}{
 		{name: "opaque", s: corev1.Secret{Data: data("key", "v")}},
 		{name: "unknown type is free-form", s: corev1.Secret{Type: "example.com/custom"}},
 		{name: "bad key", s: corev1.Secret{Data: data("a b", "v")},
-			want: []errWant{{field.ErrorTypeInvalid, "data[a b]", "must consist of alphanumeric"}}},
+			want: []registrytest.Want{registrytest.Invalid("data[a b]", "must consist of alphanumeric")}},
 		{name: "too big", s: corev1.Secret{Data: data("a", strings.Repeat("x", corev1.MaxSecretSize+1))},
-			want: []errWant{{field.ErrorTypeTooLong, "data", "may not be more than 1048576 bytes"}}},
+			want: []registrytest.Want{registrytest.TooLong("data", "may not be more than 1048576 bytes")}},
 		{name: "tls ok", s: corev1.Secret{Type: corev1.SecretTypeTLS, Data: data("tls.crt", "c", "tls.key", "k")}},
 		{name: "tls missing", s: corev1.Secret{Type: corev1.SecretTypeTLS},
-			want: []errWant{{field.ErrorTypeRequired, "data[tls.crt]", ""}, {field.ErrorTypeRequired, "data[tls.key]", ""}}},
+			want: []registrytest.Want{registrytest.Required("data[tls.crt]", ""), registrytest.Required("data[tls.key]", "")}},
 		{name: "dockerconfigjson ok", s: corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: data(".dockerconfigjson", `{"auths":{}}`)}},
 		{name: "dockerconfigjson missing", s: corev1.Secret{Type: corev1.SecretTypeDockerConfigJson},
-			want: []errWant{{field.ErrorTypeRequired, "data[.dockerconfigjson]", ""}}},
+			want: []registrytest.Want{registrytest.Required("data[.dockerconfigjson]", "")}},
 		{name: "dockerconfigjson not json", s: corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: data(".dockerconfigjson", "{")},
-			want: []errWant{{field.ErrorTypeInvalid, "data[.dockerconfigjson]", "unexpected end of JSON input"}}},
+			want: []registrytest.Want{registrytest.Invalid("data[.dockerconfigjson]", "unexpected end of JSON input")}},
 		{name: "dockercfg missing", s: corev1.Secret{Type: corev1.SecretTypeDockercfg},
-			want: []errWant{{field.ErrorTypeRequired, "data[.dockercfg]", ""}}},
+			want: []registrytest.Want{registrytest.Required("data[.dockercfg]", "")}},
 		{name: "basic-auth password only", s: corev1.Secret{Type: corev1.SecretTypeBasicAuth, Data: data("password", "")}},
 		{name: "basic-auth missing", s: corev1.Secret{Type: corev1.SecretTypeBasicAuth},
-			want: []errWant{{field.ErrorTypeRequired, "data[username]", ""}, {field.ErrorTypeRequired, "data[password]", ""}}},
+			want: []registrytest.Want{registrytest.Required("data[username]", ""), registrytest.Required("data[password]", "")}},
 		{name: "ssh-auth empty key", s: corev1.Secret{Type: corev1.SecretTypeSSHAuth, Data: data("ssh-privatekey", "")},
-			want: []errWant{{field.ErrorTypeRequired, "data[ssh-privatekey]", ""}}},
+			want: []registrytest.Want{registrytest.Required("data[ssh-privatekey]", "")}},
 		{name: "sa token ok", s: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: sa}, Type: corev1.SecretTypeServiceAccountToken}},
 		{name: "sa token missing annotation", s: corev1.Secret{Type: corev1.SecretTypeServiceAccountToken},
-			want: []errWant{{field.ErrorTypeRequired, "metadata.annotations[kubernetes.io/service-account.name]", ""}}},
+			want: []registrytest.Want{registrytest.Required("metadata.annotations[kubernetes.io/service-account.name]", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			expectErrs(t, strategyCreate(secretStrategy, &c.s), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(secretStrategy, &c.s), c.want...)
 		})
 	}
 }
@@ -91,19 +92,19 @@ func TestSecretUpdate(t *testing.T) {
 	cases := []struct {
 		name     string
 		new, old *corev1.Secret
-		want     []errWant
+		want     []registrytest.Want
 	}{
 		{name: "unchanged via stringData", new: same, old: old()},
 		{name: "mutable", new: mutableNew, old: mutableOld},
-		{name: "type and immutable", new: changedType, old: old(), want: []errWant{
-			{field.ErrorTypeInvalid, "type", "field is immutable"},
-			{field.ErrorTypeForbidden, "immutable", msgImmutableWhenSet}}},
+		{name: "type and immutable", new: changedType, old: old(), want: []registrytest.Want{
+			registrytest.Invalid("type", "field is immutable"),
+			registrytest.Forbidden("immutable", msgImmutableWhenSet)}},
 		{name: "immutable data", new: changedData, old: old(),
-			want: []errWant{{field.ErrorTypeForbidden, "data", "field is immutable when `immutable` is set"}}},
+			want: []registrytest.Want{registrytest.Forbidden("data", "field is immutable when `immutable` is set")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			expectErrs(t, strategyUpdate(secretStrategy, c.new, c.old), c.want)
+			registrytest.ExpectExactly(t, strategyUpdate(secretStrategy, c.new, c.old), c.want...)
 		})
 	}
 }

@@ -7,7 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func svcWith(typ corev1.ServiceType, ports ...int32) *corev1.Service {
@@ -114,7 +115,7 @@ func TestServiceValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*corev1.Service)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{"valid ClusterIP", func(s *corev1.Service) {}, nil},
 		{"valid with IP", func(s *corev1.Service) { s.Spec.ClusterIP = "10.96.0.20" }, nil},
@@ -124,54 +125,54 @@ func TestServiceValidate(t *testing.T) {
 		}, nil},
 		{"valid NodePort", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeNodePort; s.Spec.Ports[0].NodePort = 30080 }, nil},
 		{"port zero", func(s *corev1.Service) { s.Spec.Ports[0].Port = 0; s.Spec.Ports[0].TargetPort = intstr.FromInt32(8080) },
-			[]errWant{{field.ErrorTypeInvalid, "spec.ports[0].port", "must be between 1 and 65535, inclusive"}}},
-		{"no ports", func(s *corev1.Service) { s.Spec.Ports = nil }, []errWant{{field.ErrorTypeRequired, "spec.ports", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.ports[0].port", "must be between 1 and 65535, inclusive")}},
+		{"no ports", func(s *corev1.Service) { s.Spec.Ports = nil }, []registrytest.Want{registrytest.Required("spec.ports", "")}},
 		{"ExternalName without name", func(s *corev1.Service) { s.Spec.Type, s.Spec.Ports = corev1.ServiceTypeExternalName, nil },
-			[]errWant{{field.ErrorTypeRequired, "spec.externalName", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.externalName", "")}},
 		{"ExternalName bad name", func(s *corev1.Service) { s.Spec.Type, s.Spec.ExternalName = corev1.ServiceTypeExternalName, "Bad_Name" },
-			[]errWant{{field.ErrorTypeInvalid, "spec.externalName", "RFC 1123 subdomain"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.externalName", "RFC 1123 subdomain")}},
 		{"unnamed ports", func(s *corev1.Service) { s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Port: 443}) },
-			[]errWant{{field.ErrorTypeRequired, "spec.ports[0].name", ""}, {field.ErrorTypeRequired, "spec.ports[1].name", ""}}},
+			[]registrytest.Want{registrytest.Required("spec.ports[0].name", ""), registrytest.Required("spec.ports[1].name", "")}},
 		{"duplicate names and ports", func(s *corev1.Service) {
 			s.Spec.Ports = []corev1.ServicePort{{Name: "http", Port: 80}, {Name: "http", Port: 80}}
-		}, []errWant{{field.ErrorTypeDuplicate, "spec.ports[1].name", ""}, {field.ErrorTypeDuplicate, "spec.ports[1]", ""}}},
+		}, []registrytest.Want{registrytest.Duplicate("spec.ports[1].name", ""), registrytest.Duplicate("spec.ports[1]", "")}},
 		{"bad target port", func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromInt32(70000) },
-			[]errWant{{field.ErrorTypeInvalid, "spec.ports[0].targetPort", "must be between 1 and 65535"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.ports[0].targetPort", "must be between 1 and 65535")}},
 		{"bad target port name", func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromString("no_underscores") },
-			[]errWant{{field.ErrorTypeInvalid, "spec.ports[0].targetPort", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.ports[0].targetPort", "")}},
 		{"bad protocol", func(s *corev1.Service) { s.Spec.Ports[0].Protocol = "ICMP" },
-			[]errWant{{field.ErrorTypeNotSupported, "spec.ports[0].protocol", `"SCTP", "TCP", "UDP"`}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.ports[0].protocol", `"SCTP", "TCP", "UDP"`)}},
 		{"nodePort on ClusterIP", func(s *corev1.Service) { s.Spec.Ports[0].NodePort = 30080 },
-			[]errWant{{field.ErrorTypeForbidden, "spec.ports[0].nodePort", "may not be used when `type` is 'ClusterIP'"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.ports[0].nodePort", "may not be used when `type` is 'ClusterIP'")}},
 		{"nodePort out of range", func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeNodePort; s.Spec.Ports[0].NodePort = 70000 },
-			[]errWant{{field.ErrorTypeInvalid, "spec.ports[0].nodePort", "must be between 1 and 65535"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.ports[0].nodePort", "must be between 1 and 65535")}},
 		{"bad cluster IP", func(s *corev1.Service) { s.Spec.ClusterIP = "10.0.0.300" },
-			[]errWant{{field.ErrorTypeInvalid, "spec.clusterIPs[0]", "must be a valid IP address"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.clusterIPs[0]", "must be a valid IP address")}},
 		{"headless LoadBalancer", func(s *corev1.Service) { s.Spec.Type, s.Spec.ClusterIP = corev1.ServiceTypeLoadBalancer, "None" },
-			[]errWant{{field.ErrorTypeInvalid, "spec.clusterIPs[0]", "may not be set to 'None' for LoadBalancer services"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.clusterIPs[0]", "may not be set to 'None' for LoadBalancer services")}},
 		{"bad selector", func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "a b"} },
-			[]errWant{{field.ErrorTypeInvalid, "spec.selector", ""}}},
+			[]registrytest.Want{registrytest.Invalid("spec.selector", "")}},
 		{"bad affinity", func(s *corev1.Service) { s.Spec.SessionAffinity = "Sticky" },
-			[]errWant{{field.ErrorTypeNotSupported, "spec.sessionAffinity", ""}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.sessionAffinity", "")}},
 		{"bad affinity timeout", func(s *corev1.Service) {
 			s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
 			s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: &timeout}}
-		}, []errWant{{field.ErrorTypeInvalid, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "must be greater than 0 and less than 86400"}}},
-		{"bad type", func(s *corev1.Service) { s.Spec.Type = "Ingress" }, []errWant{{field.ErrorTypeNotSupported, "spec.type", ""}}},
+		}, []registrytest.Want{registrytest.Invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "must be greater than 0 and less than 86400")}},
+		{"bad type", func(s *corev1.Service) { s.Spec.Type = "Ingress" }, []registrytest.Want{registrytest.NotSupported("spec.type", "")}},
 		{"loopback external IP", func(s *corev1.Service) { s.Spec.ExternalIPs = []string{"127.0.0.1"} },
-			[]errWant{{field.ErrorTypeInvalid, "spec.externalIPs[0]", "loopback"}}},
+			[]registrytest.Want{registrytest.Invalid("spec.externalIPs[0]", "loopback")}},
 		{"source ranges on ClusterIP", func(s *corev1.Service) { s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0/8"} },
-			[]errWant{{field.ErrorTypeForbidden, "spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"}}},
+			[]registrytest.Want{registrytest.Forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'")}},
 		{"bad external traffic policy", func(s *corev1.Service) {
 			s.Spec.Type, s.Spec.ExternalTrafficPolicy = corev1.ServiceTypeNodePort, "Global"
 		},
-			[]errWant{{field.ErrorTypeNotSupported, "spec.externalTrafficPolicy", ""}}},
+			[]registrytest.Want{registrytest.NotSupported("spec.externalTrafficPolicy", "")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			svc := svcWith(corev1.ServiceTypeClusterIP, 80)
 			c.mutate(svc)
-			expectErrs(t, strategyCreate(serviceStrategy, svc), c.want)
+			registrytest.ExpectExactly(t, strategyCreate(serviceStrategy, svc), c.want...)
 		})
 	}
 }
@@ -196,10 +197,10 @@ func TestServiceUpdate(t *testing.T) {
 		typ    corev1.ServiceType
 		mutate func(*corev1.Service)
 		check  func(*testing.T, *corev1.Service)
-		want   []errWant
+		want   []registrytest.Want
 	}{
 		{name: "change cluster IP", typ: corev1.ServiceTypeClusterIP, mutate: func(s *corev1.Service) { s.Spec.ClusterIP = "10.96.0.6" },
-			want: []errWant{{field.ErrorTypeInvalid, "spec.clusterIPs[0]", "may not change once set"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.clusterIPs[0]", "may not change once set")}},
 		{name: "replace without allocated values", typ: corev1.ServiceTypeNodePort, mutate: func(s *corev1.Service) {
 			s.Spec.ClusterIP, s.Spec.ClusterIPs, s.Spec.Ports[0].NodePort = "", nil, 0
 		}, check: func(t *testing.T, s *corev1.Service) {
@@ -221,14 +222,14 @@ func TestServiceUpdate(t *testing.T) {
 				}
 			}},
 		{name: "LoadBalancer class change", typ: corev1.ServiceTypeLoadBalancer, mutate: func(s *corev1.Service) { s.Spec.LoadBalancerClass = &cls },
-			want: []errWant{{field.ErrorTypeInvalid, "spec.loadBalancerClass", "may not change once set"}}},
+			want: []registrytest.Want{registrytest.Invalid("spec.loadBalancerClass", "may not change once set")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			old := storedService(c.typ)
 			svc := old.DeepCopy()
 			c.mutate(svc)
-			expectErrs(t, strategyUpdate(serviceStrategy, svc, old), c.want)
+			registrytest.ExpectExactly(t, strategyUpdate(serviceStrategy, svc, old), c.want...)
 			if c.check != nil {
 				c.check(t, svc)
 			}
@@ -243,19 +244,19 @@ func TestServiceFromExternalName(t *testing.T) {
 	svc := old.DeepCopy()
 	svc.Spec.Type, svc.Spec.ExternalName = corev1.ServiceTypeClusterIP, ""
 	svc.Spec.Ports = []corev1.ServicePort{{Port: 5432}}
-	expectErrs(t, strategyUpdate(serviceStrategy, svc, old), nil)
+	registrytest.ExpectValid(t, strategyUpdate(serviceStrategy, svc, old))
 }
 
 func TestServiceValidateStatus(t *testing.T) {
 	vip := corev1.LoadBalancerIPModeVIP
 	cip := storedService(corev1.ServiceTypeClusterIP)
 	cip.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.1", IPMode: &vip}}
-	expectErrs(t, serviceStrategy.ValidateStatus(cip, cip), []errWant{{field.ErrorTypeForbidden, "status.loadBalancer.ingress", ""}})
+	registrytest.ExpectExactly(t, serviceStrategy.ValidateStatus(cip, cip), registrytest.Forbidden("status.loadBalancer.ingress", ""))
 	lb := storedService(corev1.ServiceTypeLoadBalancer)
 	lb.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}, {Hostname: "192.0.2.2"}}
-	expectErrs(t, serviceStrategy.ValidateStatus(lb, lb), []errWant{
-		{field.ErrorTypeRequired, "status.loadBalancer.ingress[0].ipMode", "must be specified when `ip` is set"},
-		{field.ErrorTypeInvalid, "status.loadBalancer.ingress[1].hostname", "must be a DNS name, not an IP address"}})
+	registrytest.ExpectExactly(t, serviceStrategy.ValidateStatus(lb, lb),
+		registrytest.Required("status.loadBalancer.ingress[0].ipMode", "must be specified when `ip` is set"),
+		registrytest.Invalid("status.loadBalancer.ingress[1].hostname", "must be a DNS name, not an IP address"))
 }
 
 func TestServiceTable(t *testing.T) {

@@ -6,12 +6,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestServiceAccount(t *testing.T) {
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"},
 		Secrets: []corev1.ObjectReference{{Name: "token", Namespace: "other", Kind: "Secret", UID: "u"}}}
-	expectErrs(t, strategyCreate(serviceAccountStrategy, sa), nil)
+	registrytest.ExpectValid(t, strategyCreate(serviceAccountStrategy, sa))
 	if !reflect.DeepEqual(sa.Secrets, []corev1.ObjectReference{{Name: "token"}}) {
 		t.Errorf("secrets = %+v", sa.Secrets)
 	}

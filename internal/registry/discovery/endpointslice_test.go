@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -42,7 +44,7 @@ func TestEndpointSliceValidate(t *testing.T) {
 		name   string
 		eps    *discoveryv1.EndpointSlice
 		mutate func(*discoveryv1.EndpointSlice)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"ipv4", newSlice(v4, "10.0.0.1", "192.168.1.2"), nil, nil},
 		{"ipv6", newSlice(v6, "2001:db8::1"), nil, nil},
@@ -52,32 +54,32 @@ func TestEndpointSliceValidate(t *testing.T) {
 			e.Endpoints[0].Hints = &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "a"}}, ForNodes: []discoveryv1.ForNode{{Name: "node-1"}}}
 			e.Ports = append(e.Ports, discoveryv1.EndpointPort{Name: ptr(""), AppProtocol: ptr("kubernetes.io/h2c")})
 		}, nil},
-		{"no address type", newSlice("", "10.0.0.1"), nil, []want{required("addressType", "")}},
-		{"bad address type", newSlice("IP", "10.0.0.1"), nil, []want{notSupported("addressType")}},
-		{"ipv6 in ipv4 slice", newSlice(v4, "10.0.0.1", "::2"), nil, []want{invalid("endpoints[0].addresses[1]", "must be a valid IPv4 address")}},
-		{"ipv4 in ipv6 slice", newSlice(v6, "10.0.0.1"), nil, []want{invalid("endpoints[0].addresses[0]", "must be a valid IPv6 address")}},
-		{"loopback", newSlice(v4, "127.0.0.1"), nil, []want{invalid("endpoints[0].addresses[0]", "loopback")}},
-		{"link local", newSlice(v6, "fe80::1"), nil, []want{invalid("endpoints[0].addresses[0]", "link-local range")}},
-		{"unspecified", newSlice(v4, "0.0.0.0"), nil, []want{invalid("endpoints[0].addresses[0]", "may not be unspecified (0.0.0.0)")}},
-		{"bad fqdn", newSlice(fqdn, "not_a_name"), nil, []want{invalid("endpoints[0].addresses[0]", "")}},
-		{"no addresses", newSlice(v4), nil, []want{required("endpoints[0].addresses", "must contain at least 1 address")}},
-		{"too many addresses", newSlice(v4, many...), nil, []want{tooMany("endpoints[0].addresses")}},
+		{"no address type", newSlice("", "10.0.0.1"), nil, []registrytest.Want{registrytest.Required("addressType", "")}},
+		{"bad address type", newSlice("IP", "10.0.0.1"), nil, []registrytest.Want{registrytest.NotSupported("addressType", "")}},
+		{"ipv6 in ipv4 slice", newSlice(v4, "10.0.0.1", "::2"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[1]", "must be a valid IPv4 address")}},
+		{"ipv4 in ipv6 slice", newSlice(v6, "10.0.0.1"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[0]", "must be a valid IPv6 address")}},
+		{"loopback", newSlice(v4, "127.0.0.1"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[0]", "loopback")}},
+		{"link local", newSlice(v6, "fe80::1"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[0]", "link-local range")}},
+		{"unspecified", newSlice(v4, "0.0.0.0"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[0]", "may not be unspecified (0.0.0.0)")}},
+		{"bad fqdn", newSlice(fqdn, "not_a_name"), nil, []registrytest.Want{registrytest.Invalid("endpoints[0].addresses[0]", "")}},
+		{"no addresses", newSlice(v4), nil, []registrytest.Want{registrytest.Required("endpoints[0].addresses", "must contain at least 1 address")}},
+		{"too many addresses", newSlice(v4, many...), nil, []registrytest.Want{registrytest.TooMany("endpoints[0].addresses", "")}},
 		{"bad hostname", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) { e.Endpoints[0].Hostname = ptr("Pod.0") },
-			[]want{invalid("endpoints[0].hostname", "")}},
+			[]registrytest.Want{registrytest.Invalid("endpoints[0].hostname", "")}},
 		{"duplicate zone hint", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) {
 			e.Endpoints[0].Hints = &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "a"}, {Name: "a"}}}
-		}, []want{duplicate("endpoints[0].hints.forZones[1].name")}},
+		}, []registrytest.Want{registrytest.Duplicate("endpoints[0].hints.forZones[1].name", "")}},
 		{"duplicate port names", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) {
 			e.Ports = append(e.Ports, discoveryv1.EndpointPort{Name: ptr("http"), Protocol: ptr(corev1.ProtocolUDP)})
-		}, []want{duplicate("ports[1].name")}},
+		}, []registrytest.Want{registrytest.Duplicate("ports[1].name", "")}},
 		{"bad port name", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) { e.Ports[0].Name = ptr("HTTP") },
-			[]want{invalid("ports[0].name", "")}},
+			[]registrytest.Want{registrytest.Invalid("ports[0].name", "")}},
 		{"bad protocol", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) { e.Ports[0].Protocol = ptr(corev1.Protocol("ICMP")) },
-			[]want{notSupported("ports[0].protocol")}},
+			[]registrytest.Want{registrytest.NotSupported("ports[0].protocol", "")}},
 		{"port out of range", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) { e.Ports[0].Port = ptr(int32(70000)) },
-			[]want{invalid("ports[0].port", "must be between 1 and 65535, inclusive")}},
+			[]registrytest.Want{registrytest.Invalid("ports[0].port", "must be between 1 and 65535, inclusive")}},
 		{"bad app protocol", newSlice(v4, "10.0.0.1"), func(e *discoveryv1.EndpointSlice) { e.Ports[0].AppProtocol = ptr("a/b/c") },
-			[]want{invalid("ports[0].appProtocol", "")}},
+			[]registrytest.Want{registrytest.Invalid("ports[0].appProtocol", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +87,7 @@ func TestEndpointSliceValidate(t *testing.T) {
 				tc.mutate(tc.eps)
 			}
 			endpointSliceStrategy.Default(tc.eps)
-			checkErrs(t, endpointSliceStrategy.Validate(tc.eps), tc.want...)
+			registrytest.ExpectExactly(t, endpointSliceStrategy.Validate(tc.eps), tc.want...)
 		})
 	}
 }
@@ -96,8 +98,8 @@ func TestEndpointSliceUpdate(t *testing.T) {
 	old.Endpoints[0].DeprecatedTopology = map[string]string{"a": "b"}
 	changed := old.DeepCopy()
 	changed.AddressType = discoveryv1.AddressTypeIPv6
-	checkErrs(t, endpointSliceStrategy.ValidateUpdate(changed, old), invalid("addressType", "field is immutable"))
-	checkErrs(t, endpointSliceStrategy.ValidateUpdate(old.DeepCopy(), old))
+	registrytest.ExpectExactly(t, endpointSliceStrategy.ValidateUpdate(changed, old), registrytest.Invalid("addressType", "field is immutable"))
+	registrytest.ExpectValid(t, endpointSliceStrategy.ValidateUpdate(old.DeepCopy(), old))
 
 	same := old.DeepCopy()
 	same.Annotations = map[string]string{"x": "y"}

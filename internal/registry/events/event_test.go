@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 // newEvent is a valid event as a client creates it through events.k8s.io.
@@ -29,44 +31,44 @@ func TestEventValidateCreate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*eventsv1.Event)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"valid", func(*eventsv1.Event) {}, nil},
 		{"series", func(e *eventsv1.Event) {
 			e.Series = &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.NewMicroTime(t1)}
 		}, nil},
 		{"cluster object in default", func(e *eventsv1.Event) { e.Regarding = corev1.ObjectReference{Kind: "Node", Name: "n"} }, nil},
-		{"no event time", func(e *eventsv1.Event) { e.EventTime = metav1.MicroTime{} }, []want{required("eventTime", "")}},
+		{"no event time", func(e *eventsv1.Event) { e.EventTime = metav1.MicroTime{} }, []registrytest.Want{registrytest.Required("eventTime", "")}},
 		{"no reporting controller", func(e *eventsv1.Event) { e.ReportingController = "" },
-			[]want{required("reportingController", ""), invalid("reportingController", ""), invalid("reportingController", "")}},
+			[]registrytest.Want{registrytest.Required("reportingController", ""), registrytest.Invalid("reportingController", ""), registrytest.Invalid("reportingController", "")}},
 		{"bad reporting controller", func(e *eventsv1.Event) { e.ReportingController = "a/b/c" },
-			[]want{invalid("reportingController", "")}},
-		{"no reporting instance", func(e *eventsv1.Event) { e.ReportingInstance = "" }, []want{required("reportingInstance", "")}},
+			[]registrytest.Want{registrytest.Invalid("reportingController", "")}},
+		{"no reporting instance", func(e *eventsv1.Event) { e.ReportingInstance = "" }, []registrytest.Want{registrytest.Required("reportingInstance", "")}},
 		{"long reporting instance", func(e *eventsv1.Event) { e.ReportingInstance = strings.Repeat("i", 129) },
-			[]want{invalid("reportingInstance", "can have at most 128 characters")}},
-		{"no action", func(e *eventsv1.Event) { e.Action = "" }, []want{required("action", "")}},
-		{"no reason", func(e *eventsv1.Event) { e.Reason = "" }, []want{required("reason", "")}},
+			[]registrytest.Want{registrytest.Invalid("reportingInstance", "can have at most 128 characters")}},
+		{"no action", func(e *eventsv1.Event) { e.Action = "" }, []registrytest.Want{registrytest.Required("action", "")}},
+		{"no reason", func(e *eventsv1.Event) { e.Reason = "" }, []registrytest.Want{registrytest.Required("reason", "")}},
 		{"long note", func(e *eventsv1.Event) { e.Note = strings.Repeat("n", 1025) },
-			[]want{invalid("message", "can have at most 1024 characters")}},
+			[]registrytest.Want{registrytest.Invalid("message", "can have at most 1024 characters")}},
 		{"1 KiB note", func(e *eventsv1.Event) { e.Note = strings.Repeat("n", 1024) }, nil},
-		{"bad type", func(e *eventsv1.Event) { e.Type = "Info" }, []want{invalid("type", "has invalid value: Info")}},
+		{"bad type", func(e *eventsv1.Event) { e.Type = "Info" }, []registrytest.Want{registrytest.Invalid("type", "has invalid value: Info")}},
 		{"series too short", func(e *eventsv1.Event) { e.Series = &eventsv1.EventSeries{Count: 1} },
-			[]want{invalid("series.count", "should be at least 2"), required("series.lastObservedTime", "")}},
+			[]registrytest.Want{registrytest.Invalid("series.count", "should be at least 2"), registrytest.Required("series.lastObservedTime", "")}},
 		{"deprecated fields", func(e *eventsv1.Event) {
 			e.DeprecatedCount = 2
 			e.DeprecatedSource.Component = "x"
 			e.DeprecatedFirstTimestamp = metav1.NewTime(t0)
 			e.DeprecatedLastTimestamp = metav1.NewTime(t0)
-		}, []want{invalid("count", "needs to be unset"), invalid("source", "needs to be unset"),
-			invalid("firstTimestamp", "needs to be unset"), invalid("lastTimestamp", "needs to be unset")}},
+		}, []registrytest.Want{registrytest.Invalid("count", "needs to be unset"), registrytest.Invalid("source", "needs to be unset"),
+			registrytest.Invalid("firstTimestamp", "needs to be unset"), registrytest.Invalid("lastTimestamp", "needs to be unset")}},
 		{"namespace mismatch", func(e *eventsv1.Event) { e.Namespace = "other"; e.Regarding.Namespace = "" },
-			[]want{invalid("involvedObject.namespace", "does not match event.namespace")}},
+			[]registrytest.Want{registrytest.Invalid("involvedObject.namespace", "does not match event.namespace")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := newEvent()
 			tc.mutate(ev)
-			checkErrs(t, eventStrategy.Validate(ev), tc.want...)
+			registrytest.ExpectExactly(t, eventStrategy.Validate(ev), tc.want...)
 		})
 	}
 }
@@ -82,9 +84,9 @@ func TestEventValidateExisting(t *testing.T) {
 		DeprecatedSource: corev1.EventSource{Component: "kubelet"},
 		DeprecatedCount:  3,
 	}
-	checkErrs(t, eventStrategy.Validate(legacy))
+	registrytest.ExpectValid(t, eventStrategy.Validate(legacy))
 	legacy.Regarding.Namespace = "other"
-	checkErrs(t, eventStrategy.Validate(legacy), invalid("involvedObject.namespace", "does not match event.namespace"))
+	registrytest.ExpectExactly(t, eventStrategy.Validate(legacy), registrytest.Invalid("involvedObject.namespace", "does not match event.namespace"))
 }
 
 func TestEventValidateUpdate(t *testing.T) {
@@ -92,7 +94,7 @@ func TestEventValidateUpdate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*eventsv1.Event)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"series", func(e *eventsv1.Event) {
 			e.Series = &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.NewMicroTime(t1)}
@@ -101,19 +103,19 @@ func TestEventValidateUpdate(t *testing.T) {
 		{"bad series", func(e *eventsv1.Event) {
 			e.Series = &eventsv1.EventSeries{Count: 1, LastObservedTime: metav1.NewMicroTime(t1)}
 		},
-			[]want{invalid("series.count", "should be at least 2")}},
-		{"note", func(e *eventsv1.Event) { e.Note = "changed" }, []want{invalid("message", "field is immutable")}},
-		{"regarding", func(e *eventsv1.Event) { e.Regarding.Name = "other" }, []want{invalid("involvedObject", "field is immutable")}},
+			[]registrytest.Want{registrytest.Invalid("series.count", "should be at least 2")}},
+		{"note", func(e *eventsv1.Event) { e.Note = "changed" }, []registrytest.Want{registrytest.Invalid("message", "field is immutable")}},
+		{"regarding", func(e *eventsv1.Event) { e.Regarding.Name = "other" }, []registrytest.Want{registrytest.Invalid("involvedObject", "field is immutable")}},
 		{"controller and type", func(e *eventsv1.Event) { e.ReportingController = "x"; e.Type = "Warning" },
-			[]want{invalid("reportingController", "field is immutable"), invalid("type", "field is immutable")}},
-		{"event time", func(e *eventsv1.Event) { e.EventTime = metav1.NewMicroTime(t1) }, []want{invalid("eventTime", "field is immutable")}},
-		{"related", func(e *eventsv1.Event) { e.Related = &corev1.ObjectReference{Name: "x"} }, []want{invalid("related", "field is immutable")}},
+			[]registrytest.Want{registrytest.Invalid("reportingController", "field is immutable"), registrytest.Invalid("type", "field is immutable")}},
+		{"event time", func(e *eventsv1.Event) { e.EventTime = metav1.NewMicroTime(t1) }, []registrytest.Want{registrytest.Invalid("eventTime", "field is immutable")}},
+		{"related", func(e *eventsv1.Event) { e.Related = &corev1.ObjectReference{Name: "x"} }, []registrytest.Want{registrytest.Invalid("related", "field is immutable")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := old.DeepCopy()
 			tc.mutate(ev)
-			checkErrs(t, eventStrategy.ValidateUpdate(ev, old), tc.want...)
+			registrytest.ExpectExactly(t, eventStrategy.ValidateUpdate(ev, old), tc.want...)
 		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func svcBackend(name string, port networkingv1.ServiceBackendPort) networkingv1.IngressBackend {
@@ -30,50 +32,50 @@ func TestIngressValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		spec networkingv1.IngressSpec
-		want []want
+		want []registrytest.Want
 	}{
 		{"valid", rules(rule("example.com", "/", prefix, web), rule("*.example.com", "/api", exact, svcBackend("api", networkingv1.ServiceBackendPort{Name: "http"}))), nil},
 		{"default backend only", networkingv1.IngressSpec{DefaultBackend: &web, IngressClassName: ptr("nginx")}, nil},
 		{"resource backend", rules(rule("", "", impl, networkingv1.IngressBackend{Resource: &resourceRef})), nil},
 		{"tls", networkingv1.IngressSpec{DefaultBackend: &web, TLS: []networkingv1.IngressTLS{{Hosts: []string{"a.example.com", "*.b.example.com"}, SecretName: "tls"}}}, nil},
-		{"nothing", networkingv1.IngressSpec{}, []want{invalid("spec", "either `defaultBackend` or `rules` must be specified")}},
-		{"ip host", rules(rule("10.0.0.1", "/", prefix, web)), []want{invalid("spec.rules[0].host", "must be a DNS name, not an IP address")}},
-		{"bad wildcard", rules(rule("foo.*.com", "/", prefix, web)), []want{invalid("spec.rules[0].host", "")}},
-		{"upper case host", rules(rule("Example.com", "/", prefix, web)), []want{invalid("spec.rules[0].host", "")}},
-		{"no path type", rules(rule("", "/", nil, web)), []want{required("spec.rules[0].http.paths[0].pathType", "pathType must be specified")}},
-		{"bad path type", rules(rule("", "/", ptr(networkingv1.PathType("Regex")), web)), []want{notSupported("spec.rules[0].http.paths[0].pathType")}},
-		{"relative path", rules(rule("", "api", prefix, web)), []want{invalid("spec.rules[0].http.paths[0].path", "must be an absolute path")}},
-		{"unclean path", rules(rule("", "/a//b/..", exact, web)), []want{
-			invalid("spec.rules[0].http.paths[0].path", "must not contain '//'"),
-			invalid("spec.rules[0].http.paths[0].path", "cannot end with '/..'"),
+		{"nothing", networkingv1.IngressSpec{}, []registrytest.Want{registrytest.Invalid("spec", "either `defaultBackend` or `rules` must be specified")}},
+		{"ip host", rules(rule("10.0.0.1", "/", prefix, web)), []registrytest.Want{registrytest.Invalid("spec.rules[0].host", "must be a DNS name, not an IP address")}},
+		{"bad wildcard", rules(rule("foo.*.com", "/", prefix, web)), []registrytest.Want{registrytest.Invalid("spec.rules[0].host", "")}},
+		{"upper case host", rules(rule("Example.com", "/", prefix, web)), []registrytest.Want{registrytest.Invalid("spec.rules[0].host", "")}},
+		{"no path type", rules(rule("", "/", nil, web)), []registrytest.Want{registrytest.Required("spec.rules[0].http.paths[0].pathType", "pathType must be specified")}},
+		{"bad path type", rules(rule("", "/", ptr(networkingv1.PathType("Regex")), web)), []registrytest.Want{registrytest.NotSupported("spec.rules[0].http.paths[0].pathType", "")}},
+		{"relative path", rules(rule("", "api", prefix, web)), []registrytest.Want{registrytest.Invalid("spec.rules[0].http.paths[0].path", "must be an absolute path")}},
+		{"unclean path", rules(rule("", "/a//b/..", exact, web)), []registrytest.Want{
+			registrytest.Invalid("spec.rules[0].http.paths[0].path", "must not contain '//'"),
+			registrytest.Invalid("spec.rules[0].http.paths[0].path", "cannot end with '/..'"),
 		}},
-		{"impl specific relative", rules(rule("", "a", impl, web)), []want{invalid("spec.rules[0].http.paths[0].path", "must be an absolute path")}},
+		{"impl specific relative", rules(rule("", "a", impl, web)), []registrytest.Want{registrytest.Invalid("spec.rules[0].http.paths[0].path", "must be an absolute path")}},
 		{"no paths", rules(networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{}}}),
-			[]want{required("spec.rules[0].http.paths", "")}},
+			[]registrytest.Want{registrytest.Required("spec.rules[0].http.paths", "")}},
 		{"no backend", rules(rule("", "/", prefix, networkingv1.IngressBackend{})),
-			[]want{invalid("spec.rules[0].http.paths[0].backend", "resource or service backend is required")}},
+			[]registrytest.Want{registrytest.Invalid("spec.rules[0].http.paths[0].backend", "resource or service backend is required")}},
 		{"both backends", rules(rule("", "/", prefix, networkingv1.IngressBackend{Service: web.Service, Resource: &resourceRef})),
-			[]want{invalid("spec.rules[0].http.paths[0].backend", "cannot set both resource and service backends")}},
+			[]registrytest.Want{registrytest.Invalid("spec.rules[0].http.paths[0].backend", "cannot set both resource and service backends")}},
 		{"service without name", networkingv1.IngressSpec{DefaultBackend: ptr(svcBackend("", networkingv1.ServiceBackendPort{Number: 80}))},
-			[]want{required("spec.defaultBackend.service.name", "")}},
+			[]registrytest.Want{registrytest.Required("spec.defaultBackend.service.name", "")}},
 		{"bad service name", networkingv1.IngressSpec{DefaultBackend: ptr(svcBackend("1web", networkingv1.ServiceBackendPort{Number: 80}))},
-			[]want{invalid("spec.defaultBackend.service.name", "")}},
+			[]registrytest.Want{registrytest.Invalid("spec.defaultBackend.service.name", "")}},
 		{"no port", networkingv1.IngressSpec{DefaultBackend: ptr(svcBackend("web", networkingv1.ServiceBackendPort{}))},
-			[]want{required("spec.defaultBackend", "port name or number is required")}},
+			[]registrytest.Want{registrytest.Required("spec.defaultBackend", "port name or number is required")}},
 		{"both ports", networkingv1.IngressSpec{DefaultBackend: ptr(svcBackend("web", networkingv1.ServiceBackendPort{Name: "http", Number: 80}))},
-			[]want{invalid("spec.defaultBackend", "cannot set both port name & port number")}},
+			[]registrytest.Want{registrytest.Invalid("spec.defaultBackend", "cannot set both port name & port number")}},
 		{"bad port number", networkingv1.IngressSpec{DefaultBackend: ptr(svcBackend("web", networkingv1.ServiceBackendPort{Number: 70000}))},
-			[]want{invalid("spec.defaultBackend.service.port.number", "")}},
+			[]registrytest.Want{registrytest.Invalid("spec.defaultBackend.service.port.number", "")}},
 		{"resource without kind", networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Resource: &resourceRefNoKind}},
-			[]want{required("spec.defaultBackend.resource.kind", "kind is required")}},
+			[]registrytest.Want{registrytest.Required("spec.defaultBackend.resource.kind", "kind is required")}},
 		{"bad tls host and secret", networkingv1.IngressSpec{DefaultBackend: &web, TLS: []networkingv1.IngressTLS{{}, {Hosts: []string{"ok.com", "a_b"}, SecretName: "Bad"}}},
-			[]want{invalid("spec.tls[1].hosts[1]", ""), invalid("spec.tls[1].secretName", "")}},
-		{"bad class name", networkingv1.IngressSpec{DefaultBackend: &web, IngressClassName: ptr("Nginx")}, []want{invalid("spec.ingressClassName", "")}},
+			[]registrytest.Want{registrytest.Invalid("spec.tls[1].hosts[1]", ""), registrytest.Invalid("spec.tls[1].secretName", "")}},
+		{"bad class name", networkingv1.IngressSpec{DefaultBackend: &web, IngressClassName: ptr("Nginx")}, []registrytest.Want{registrytest.Invalid("spec.ingressClassName", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "ing", Namespace: "ns"}, Spec: tc.spec}
-			checkErrs(t, ingressStrategy.Validate(ing), tc.want...)
+			registrytest.ExpectExactly(t, ingressStrategy.Validate(ing), tc.want...)
 		})
 	}
 }
@@ -84,21 +86,21 @@ func TestIngressClassAnnotation(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "ing", Annotations: map[string]string{"kubernetes.io/ingress.class": "traefik"}},
 		Spec:       networkingv1.IngressSpec{DefaultBackend: &web, IngressClassName: ptr("nginx")},
 	}
-	checkErrs(t, ingressStrategy.Validate(ing), invalid("annotations.kubernetes.io/ingress.class", "must match `ingressClassName` when both are specified"))
+	registrytest.ExpectExactly(t, ingressStrategy.Validate(ing), registrytest.Invalid("annotations.kubernetes.io/ingress.class", "must match `ingressClassName` when both are specified"))
 	ing.Spec.IngressClassName = ptr("traefik")
-	checkErrs(t, ingressStrategy.Validate(ing))
+	registrytest.ExpectValid(t, ingressStrategy.Validate(ing))
 	// Existing objects are not held to the create-time rule.
 	ing.Spec.IngressClassName, ing.ResourceVersion = ptr("nginx"), "12"
-	checkErrs(t, ingressStrategy.Validate(ing))
+	registrytest.ExpectValid(t, ingressStrategy.Validate(ing))
 }
 
 func TestIngressValidateStatus(t *testing.T) {
 	ing := &networkingv1.Ingress{Status: networkingv1.IngressStatus{LoadBalancer: networkingv1.IngressLoadBalancerStatus{
 		Ingress: []networkingv1.IngressLoadBalancerIngress{{IP: "10.0.0.1"}, {Hostname: "lb.example.com"}, {IP: "nope"}, {Hostname: "10.0.0.2"}},
 	}}}
-	checkErrs(t, ingressStrategy.ValidateStatus(ing, ing),
-		invalid("status.loadBalancer.ingress[2].ip", "must be a valid IP address"),
-		invalid("status.loadBalancer.ingress[3].hostname", "must be a DNS name, not an IP address"))
+	registrytest.ExpectExactly(t, ingressStrategy.ValidateStatus(ing, ing),
+		registrytest.Invalid("status.loadBalancer.ingress[2].ip", "must be a valid IP address"),
+		registrytest.Invalid("status.loadBalancer.ingress[3].hostname", "must be a DNS name, not an IP address"))
 }
 
 func TestIngressTable(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestIngressClassDefault(t *testing.T) {
@@ -30,29 +32,29 @@ func TestIngressClassValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		spec networkingv1.IngressClassSpec
-		want []want
+		want []registrytest.Want
 	}{
 		{"valid", networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}, nil},
 		{"cluster parameters", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Cluster"), nil)}, nil},
 		{"namespaced parameters", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Namespace"), ptr("ingress"))}, nil},
-		{"no controller", networkingv1.IngressClassSpec{}, []want{required("spec.controller", "")}},
+		{"no controller", networkingv1.IngressClassSpec{}, []registrytest.Want{registrytest.Required("spec.controller", "")}},
 		{"controller without domain", networkingv1.IngressClassSpec{Controller: "nginx"},
-			[]want{invalid("spec.controller", "must be a domain-prefixed path")}},
-		{"long controller", networkingv1.IngressClassSpec{Controller: "a.io/" + strings.Repeat("x", 250)}, []want{tooLong("spec.controller")}},
-		{"no scope", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(nil, nil)}, []want{required("spec.parameters.scope", "")}},
-		{"bad scope", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Global"), nil)}, []want{notSupported("spec.parameters.scope")}},
+			[]registrytest.Want{registrytest.Invalid("spec.controller", "must be a domain-prefixed path")}},
+		{"long controller", networkingv1.IngressClassSpec{Controller: "a.io/" + strings.Repeat("x", 250)}, []registrytest.Want{registrytest.TooLong("spec.controller", "")}},
+		{"no scope", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(nil, nil)}, []registrytest.Want{registrytest.Required("spec.parameters.scope", "")}},
+		{"bad scope", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Global"), nil)}, []registrytest.Want{registrytest.NotSupported("spec.parameters.scope", "")}},
 		{"namespace scope without namespace", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Namespace"), nil)},
-			[]want{required("spec.parameters.namespace", "`parameters.scope` is set to 'Namespace'")}},
+			[]registrytest.Want{registrytest.Required("spec.parameters.namespace", "`parameters.scope` is set to 'Namespace'")}},
 		{"cluster scope with namespace", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: params(ptr("Cluster"), ptr("x"))},
-			[]want{forbidden("spec.parameters.namespace", "`parameters.scope` is set to 'Cluster'")}},
+			[]registrytest.Want{registrytest.Forbidden("spec.parameters.namespace", "`parameters.scope` is set to 'Cluster'")}},
 		{"bad reference", networkingv1.IngressClassSpec{Controller: "a.io/b", Parameters: &networkingv1.IngressClassParametersReference{
 			APIGroup: ptr("Bad Group"), Name: "a/b", Scope: ptr("Cluster")}},
-			[]want{invalid("spec.parameters.apiGroup", ""), required("spec.parameters.kind", "kind is required"), invalid("spec.parameters.name", "may not contain '/'")}},
+			[]registrytest.Want{registrytest.Invalid("spec.parameters.apiGroup", ""), registrytest.Required("spec.parameters.kind", "kind is required"), registrytest.Invalid("spec.parameters.name", "may not contain '/'")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ic := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: tc.spec}
-			checkErrs(t, ingressClassStrategy.Validate(ic), tc.want...)
+			registrytest.ExpectExactly(t, ingressClassStrategy.Validate(ic), tc.want...)
 		})
 	}
 }
@@ -61,10 +63,10 @@ func TestIngressClassValidateUpdate(t *testing.T) {
 	old := &networkingv1.IngressClass{Spec: networkingv1.IngressClassSpec{Controller: "a.io/b"}}
 	same := old.DeepCopy()
 	same.Spec.Parameters = &networkingv1.IngressClassParametersReference{Kind: "C", Name: "c", Scope: ptr("Cluster")}
-	checkErrs(t, ingressClassStrategy.ValidateUpdate(same, old))
+	registrytest.ExpectValid(t, ingressClassStrategy.ValidateUpdate(same, old))
 	changed := old.DeepCopy()
 	changed.Spec.Controller = "a.io/c"
-	checkErrs(t, ingressClassStrategy.ValidateUpdate(changed, old), invalid("spec.controller", "field is immutable"))
+	registrytest.ExpectExactly(t, ingressClassStrategy.ValidateUpdate(changed, old), registrytest.Invalid("spec.controller", "field is immutable"))
 }
 
 func TestIngressClassTable(t *testing.T) {

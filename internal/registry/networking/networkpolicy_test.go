@@ -7,6 +7,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -62,44 +64,44 @@ func TestNetworkPolicyValidate(t *testing.T) {
 	cases := []struct {
 		name string
 		spec networkingv1.NetworkPolicySpec
-		want []want
+		want []registrytest.Want
 	}{
 		{"deny all", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Ingress", "Egress"}}, nil},
 		{"ports", ingressPorts(port(intstr.FromInt32(80), nil), port(intstr.FromInt32(3000), ptr(int32(3100))), port(intstr.FromString("http"), nil)), nil},
 		{"peers", from(networkingv1.NetworkPolicyPeer{PodSelector: sel, NamespaceSelector: &metav1.LabelSelector{}},
 			networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8", Except: []string{"10.1.0.0/16"}}}), nil},
 		{"bad pod selector", networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"a": "b c"}}},
-			[]want{invalid("spec.podSelector.matchLabels", "")}},
+			[]registrytest.Want{registrytest.Invalid("spec.podSelector.matchLabels", "")}},
 		{"bad protocol", ingressPorts(networkingv1.NetworkPolicyPort{Protocol: ptr(corev1.Protocol("ICMP"))}),
-			[]want{notSupported("spec.ingress[0].ports[0].protocol")}},
+			[]registrytest.Want{registrytest.NotSupported("spec.ingress[0].ports[0].protocol", "")}},
 		{"port out of range", ingressPorts(port(intstr.FromInt32(0), nil)),
-			[]want{invalid("spec.ingress[0].ports[0].port", "must be between 1 and 65535, inclusive")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].ports[0].port", "must be between 1 and 65535, inclusive")}},
 		{"end before port", ingressPorts(port(intstr.FromInt32(100), ptr(int32(90)))),
-			[]want{invalid("spec.ingress[0].ports[0].endPort", "must be greater than or equal to `port`")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].ports[0].endPort", "must be greater than or equal to `port`")}},
 		{"end with named port", ingressPorts(port(intstr.FromString("http"), ptr(int32(90)))),
-			[]want{invalid("spec.ingress[0].ports[0].endPort", "may not be specified when `port` is non-numeric")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].ports[0].endPort", "may not be specified when `port` is non-numeric")}},
 		{"end without port", ingressPorts(networkingv1.NetworkPolicyPort{EndPort: ptr(int32(90))}),
-			[]want{invalid("spec.ingress[0].ports[0].endPort", "may not be specified when `port` is not specified")}},
-		{"bad port name", ingressPorts(port(intstr.FromString("Not_A_Name"), nil)), []want{invalid("spec.ingress[0].ports[0].port", "")}},
-		{"empty peer", from(networkingv1.NetworkPolicyPeer{}), []want{required("spec.ingress[0].from[0]", "must specify a peer")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].ports[0].endPort", "may not be specified when `port` is not specified")}},
+		{"bad port name", ingressPorts(port(intstr.FromString("Not_A_Name"), nil)), []registrytest.Want{registrytest.Invalid("spec.ingress[0].ports[0].port", "")}},
+		{"empty peer", from(networkingv1.NetworkPolicyPeer{}), []registrytest.Want{registrytest.Required("spec.ingress[0].from[0]", "must specify a peer")}},
 		{"ip block and selector", from(networkingv1.NetworkPolicyPeer{PodSelector: sel, IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}),
-			[]want{forbidden("spec.ingress[0].from[0]", "may not specify both ipBlock and another peer")}},
-		{"no cidr", from(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{}}), []want{required("spec.ingress[0].from[0].ipBlock.cidr", "")}},
+			[]registrytest.Want{registrytest.Forbidden("spec.ingress[0].from[0]", "may not specify both ipBlock and another peer")}},
+		{"no cidr", from(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{}}), []registrytest.Want{registrytest.Required("spec.ingress[0].from[0].ipBlock.cidr", "")}},
 		{"bad cidr", from(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/33"}}),
-			[]want{invalid("spec.ingress[0].from[0].ipBlock.cidr", "must be a valid CIDR value")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].from[0].ipBlock.cidr", "must be a valid CIDR value")}},
 		{"except outside", from(networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/16", Except: []string{"10.0.0.0/16", "192.168.0.0/24"}}}),
-			[]want{invalid("spec.ingress[0].from[0].ipBlock.except[0]", "must be a strict subset of `cidr`"),
-				invalid("spec.ingress[0].from[0].ipBlock.except[1]", "must be a strict subset of `cidr`")}},
+			[]registrytest.Want{registrytest.Invalid("spec.ingress[0].from[0].ipBlock.except[0]", "must be a strict subset of `cidr`"),
+				registrytest.Invalid("spec.ingress[0].from[0].ipBlock.except[1]", "must be a strict subset of `cidr`")}},
 		{"egress peer", networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{}}}}},
-			[]want{required("spec.egress[0].to[0]", "must specify a peer")}},
-		{"bad policy type", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Sideways"}}, []want{notSupported("spec.policyTypes[0]")}},
+			[]registrytest.Want{registrytest.Required("spec.egress[0].to[0]", "must specify a peer")}},
+		{"bad policy type", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Sideways"}}, []registrytest.Want{registrytest.NotSupported("spec.policyTypes[0]", "")}},
 		{"three policy types", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Ingress", "Egress", "Ingress"}},
-			[]want{invalid("spec.policyTypes", "may not specify more than two policyTypes")}},
+			[]registrytest.Want{registrytest.Invalid("spec.policyTypes", "may not specify more than two policyTypes")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "np", Namespace: "ns"}, Spec: tc.spec}
-			checkErrs(t, networkPolicyStrategy.Validate(np), tc.want...)
+			registrytest.ExpectExactly(t, networkPolicyStrategy.Validate(np), tc.want...)
 		})
 	}
 }

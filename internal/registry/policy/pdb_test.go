@@ -1,16 +1,15 @@
 package policy
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/skiff/skiff/internal/registry"
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func ios(s string) *intstr.IntOrString { v := intstr.Parse(s); return &v }
@@ -22,16 +21,6 @@ func validPDB() *policyv1.PodDisruptionBudget {
 		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: ios("2"),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
 	}
-}
-
-func expectError(t *testing.T, errs field.ErrorList, path string, typ field.ErrorType, detail string) {
-	t.Helper()
-	for _, e := range errs {
-		if e.Field == path && e.Type == typ && strings.Contains(e.Detail, detail) {
-			return
-		}
-	}
-	t.Errorf("want %s %s %q, got %v", path, typ, detail, errs)
 }
 
 func TestPDBValidate(t *testing.T) {
@@ -56,30 +45,28 @@ func TestPDBValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*policyv1.PodDisruptionBudget)
-		path   string
-		typ    field.ErrorType
-		detail string
+		want   registrytest.Want
 	}{
 		{"both", func(p *policyv1.PodDisruptionBudget) { p.Spec.MaxUnavailable = ios("1") },
-			"spec", field.ErrorTypeInvalid, "minAvailable and maxUnavailable cannot be both set"},
+			registrytest.Invalid("spec", "minAvailable and maxUnavailable cannot be both set")},
 		{"negative", func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = ios("-1") },
-			"spec.minAvailable", field.ErrorTypeInvalid, "must be greater than or equal to 0"},
+			registrytest.Invalid("spec.minAvailable", "must be greater than or equal to 0")},
 		{"bad percent", func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = ios("half") },
-			"spec.minAvailable", field.ErrorTypeInvalid, "a valid percent string"},
+			registrytest.Invalid("spec.minAvailable", "a valid percent string")},
 		{"over 100%", func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable, p.Spec.MaxUnavailable = nil, ios("120%") },
-			"spec.maxUnavailable", field.ErrorTypeInvalid, "must not be greater than 100%"},
+			registrytest.Invalid("spec.maxUnavailable", "must not be greater than 100%")},
 		{"selector", func(p *policyv1.PodDisruptionBudget) { p.Spec.Selector.MatchLabels = map[string]string{"-x": "y"} },
-			"spec.selector.matchLabels", field.ErrorTypeInvalid, ""},
+			registrytest.Invalid("spec.selector.matchLabels", "")},
 		{"eviction policy", func(p *policyv1.PodDisruptionBudget) {
 			v := policyv1.UnhealthyPodEvictionPolicyType("Never")
 			p.Spec.UnhealthyPodEvictionPolicy = &v
-		}, "spec.unhealthyPodEvictionPolicy", field.ErrorTypeNotSupported, ""},
+		}, registrytest.NotSupported("spec.unhealthyPodEvictionPolicy", "")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := validPDB()
 			c.mutate(p)
-			expectError(t, pdbStrategy.Validate(p), c.path, c.typ, c.detail)
+			registrytest.ExpectContains(t, pdbStrategy.Validate(p), c.want)
 		})
 	}
 }
@@ -87,14 +74,12 @@ func TestPDBValidate(t *testing.T) {
 func TestPDBStatus(t *testing.T) {
 	p := validPDB()
 	p.Status = policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 1, CurrentHealthy: 3, DesiredHealthy: 2, ExpectedPods: 3}
-	if errs := pdbStrategy.ValidateStatus(p, p); len(errs) > 0 {
-		t.Errorf("unexpected errors: %v", errs)
-	}
+	registrytest.ExpectValid(t, pdbStrategy.ValidateStatus(p, p))
 	p.Status.ExpectedPods = -1
 	p.Status.Conditions = []metav1.Condition{{Type: "DisruptionAllowed", Status: "Maybe"}}
 	errs := pdbStrategy.ValidateStatus(p, p)
-	expectError(t, errs, "status.expectedPods", field.ErrorTypeInvalid, "")
-	expectError(t, errs, "status.conditions[0].status", field.ErrorTypeNotSupported, "")
+	registrytest.ExpectContains(t, errs, registrytest.Invalid("status.expectedPods", ""))
+	registrytest.ExpectContains(t, errs, registrytest.NotSupported("status.conditions[0].status", ""))
 }
 
 func TestPDBTable(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestBootstrapPolicy(t *testing.T) {
@@ -11,7 +13,7 @@ func TestBootstrapPolicy(t *testing.T) {
 	byName := map[string]*rbacv1.ClusterRole{}
 	for _, r := range roles {
 		byName[r.Name] = r
-		checkErrs(t, clusterRoleStrategy.Validate(r))
+		registrytest.ExpectValid(t, clusterRoleStrategy.Validate(r))
 		if r.Labels[BootstrapLabel] != "rbac-defaults" || r.Annotations[AutoUpdateAnnotation] != "true" {
 			t.Errorf("%s: metadata %v %v", r.Name, r.Labels, r.Annotations)
 		}
@@ -46,7 +48,7 @@ func TestBootstrapPolicy(t *testing.T) {
 	var admin *rbacv1.ClusterRoleBinding
 	for _, b := range bindings {
 		clusterRoleBindingStrategy.Default(b)
-		checkErrs(t, clusterRoleBindingStrategy.Validate(b))
+		registrytest.ExpectValid(t, clusterRoleBindingStrategy.Validate(b))
 		if byName[b.RoleRef.Name] == nil {
 			t.Errorf("binding %s refers to unknown role", b.Name)
 		}

@@ -5,6 +5,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestClusterRoleBindingValidate(t *testing.T) {
@@ -13,17 +15,17 @@ func TestClusterRoleBindingValidate(t *testing.T) {
 		name     string
 		ref      rbacv1.RoleRef
 		subjects []rbacv1.Subject
-		want     []want
+		want     []registrytest.Want
 	}{
 		{"valid", ref, []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "kube-system", Name: "x"}, {Kind: "Group", APIGroup: rbacGroup, Name: "g"}}, nil},
-		{"role kind", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role", Name: "r"}, nil, []want{notSupported("roleRef.kind")}},
-		{"sa without namespace", ref, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "x"}}, []want{required("subjects[0].namespace", "")}},
-		{"empty", rbacv1.RoleRef{}, nil, []want{notSupported("roleRef.apiGroup"), notSupported("roleRef.kind"), required("roleRef.name", "")}},
+		{"role kind", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role", Name: "r"}, nil, []registrytest.Want{registrytest.NotSupported("roleRef.kind", "")}},
+		{"sa without namespace", ref, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "x"}}, []registrytest.Want{registrytest.Required("subjects[0].namespace", "")}},
+		{"empty", rbacv1.RoleRef{}, nil, []registrytest.Want{registrytest.NotSupported("roleRef.apiGroup", ""), registrytest.NotSupported("roleRef.kind", ""), registrytest.Required("roleRef.name", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "b"}, RoleRef: tc.ref, Subjects: tc.subjects}
-			checkErrs(t, clusterRoleBindingStrategy.Validate(crb), tc.want...)
+			registrytest.ExpectExactly(t, clusterRoleBindingStrategy.Validate(crb), tc.want...)
 		})
 	}
 }
@@ -31,11 +33,11 @@ func TestClusterRoleBindingValidate(t *testing.T) {
 func TestClusterRoleBindingDefaultAndUpdate(t *testing.T) {
 	crb := &rbacv1.ClusterRoleBinding{RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"}, Subjects: []rbacv1.Subject{{Kind: "Group", Name: "g"}}}
 	clusterRoleBindingStrategy.Default(crb)
-	checkErrs(t, clusterRoleBindingStrategy.Validate(crb))
+	registrytest.ExpectValid(t, clusterRoleBindingStrategy.Validate(crb))
 	changed := crb.DeepCopy()
 	changed.RoleRef.Kind = "Role"
-	checkErrs(t, clusterRoleBindingStrategy.ValidateUpdate(changed, crb), invalid("roleRef", "cannot change roleRef"))
-	checkErrs(t, clusterRoleBindingStrategy.ValidateUpdate(crb.DeepCopy(), crb))
+	registrytest.ExpectExactly(t, clusterRoleBindingStrategy.ValidateUpdate(changed, crb), registrytest.Invalid("roleRef", "cannot change roleRef"))
+	registrytest.ExpectValid(t, clusterRoleBindingStrategy.ValidateUpdate(crb.DeepCopy(), crb))
 }
 
 func TestClusterRoleBindingTable(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestRoleValidate(t *testing.T) {
@@ -13,29 +15,29 @@ func TestRoleValidate(t *testing.T) {
 	cases := []struct {
 		name  string
 		rules []rbacv1.PolicyRule
-		want  []want
+		want  []registrytest.Want
 	}{
 		{"valid", []rbacv1.PolicyRule{podRead}, nil},
 		{"resource names", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods", "services"}, ResourceNames: []string{"a"}}}, nil},
 		{"no rules", nil, nil},
 		{"no verbs", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}}},
-			[]want{required("rules[0].verbs", "verbs must contain at least one value")}},
+			[]registrytest.Want{registrytest.Required("rules[0].verbs", "verbs must contain at least one value")}},
 		{"no api groups", []rbacv1.PolicyRule{podRead, {Verbs: []string{"get"}, Resources: []string{"pods"}}},
-			[]want{required("rules[1].apiGroups", "resource rules must supply at least one api group")}},
+			[]registrytest.Want{registrytest.Required("rules[1].apiGroups", "resource rules must supply at least one api group")}},
 		{"no resources", []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{"apps"}}},
-			[]want{required("rules[0].resources", "resource rules must supply at least one resource")}},
+			[]registrytest.Want{registrytest.Required("rules[0].resources", "resource rules must supply at least one resource")}},
 		{"non-resource URL", []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/healthz"}}},
-			[]want{invalid("rules[0].nonResourceURLs", "namespaced rules cannot apply to non-resource URLs")}},
+			[]registrytest.Want{registrytest.Invalid("rules[0].nonResourceURLs", "namespaced rules cannot apply to non-resource URLs")}},
 		{"mixed", []rbacv1.PolicyRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/healthz"}, Resources: []string{"pods"}}},
-			[]want{
-				invalid("rules[0].nonResourceURLs", "namespaced rules cannot apply to non-resource URLs"),
-				invalid("rules[0].nonResourceURLs", "rules cannot apply to both regular resources and non-resource URLs"),
+			[]registrytest.Want{
+				registrytest.Invalid("rules[0].nonResourceURLs", "namespaced rules cannot apply to non-resource URLs"),
+				registrytest.Invalid("rules[0].nonResourceURLs", "rules cannot apply to both regular resources and non-resource URLs"),
 			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "ns"}, Rules: tc.rules}
-			checkErrs(t, roleStrategy.Validate(role), tc.want...)
+			registrytest.ExpectExactly(t, roleStrategy.Validate(role), tc.want...)
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func TestRoleBindingDefault(t *testing.T) {
@@ -38,24 +40,24 @@ func TestRoleBindingValidate(t *testing.T) {
 		name     string
 		ref      rbacv1.RoleRef
 		subjects []rbacv1.Subject
-		want     []want
+		want     []registrytest.Want
 	}{
 		{"valid", ref, []rbacv1.Subject{user, sa}, nil},
 		{"cluster role", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "ClusterRole", Name: "view"}, nil, nil},
-		{"wrong group", rbacv1.RoleRef{APIGroup: "x", Kind: "Role", Name: "r"}, nil, []want{notSupported("roleRef.apiGroup")}},
-		{"wrong kind", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Pod", Name: "r"}, nil, []want{notSupported("roleRef.kind")}},
-		{"no name", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role"}, nil, []want{required("roleRef.name", "")}},
-		{"bad name", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role", Name: "a/b"}, nil, []want{invalid("roleRef.name", "may not contain '/'")}},
-		{"subject no name", ref, []rbacv1.Subject{{Kind: "User", APIGroup: rbacGroup}}, []want{required("subjects[0].name", "")}},
-		{"subject bad kind", ref, []rbacv1.Subject{user, {Kind: "Robot", Name: "x"}}, []want{notSupported("subjects[1].kind")}},
-		{"user wrong group", ref, []rbacv1.Subject{{Kind: "User", APIGroup: "x", Name: "u"}}, []want{notSupported("subjects[0].apiGroup")}},
-		{"sa with group", ref, []rbacv1.Subject{{Kind: "ServiceAccount", APIGroup: rbacGroup, Name: "sa"}}, []want{notSupported("subjects[0].apiGroup")}},
-		{"sa bad name", ref, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "Bad_Name"}}, []want{invalid("subjects[0].name", "")}},
+		{"wrong group", rbacv1.RoleRef{APIGroup: "x", Kind: "Role", Name: "r"}, nil, []registrytest.Want{registrytest.NotSupported("roleRef.apiGroup", "")}},
+		{"wrong kind", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Pod", Name: "r"}, nil, []registrytest.Want{registrytest.NotSupported("roleRef.kind", "")}},
+		{"no name", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role"}, nil, []registrytest.Want{registrytest.Required("roleRef.name", "")}},
+		{"bad name", rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role", Name: "a/b"}, nil, []registrytest.Want{registrytest.Invalid("roleRef.name", "may not contain '/'")}},
+		{"subject no name", ref, []rbacv1.Subject{{Kind: "User", APIGroup: rbacGroup}}, []registrytest.Want{registrytest.Required("subjects[0].name", "")}},
+		{"subject bad kind", ref, []rbacv1.Subject{user, {Kind: "Robot", Name: "x"}}, []registrytest.Want{registrytest.NotSupported("subjects[1].kind", "")}},
+		{"user wrong group", ref, []rbacv1.Subject{{Kind: "User", APIGroup: "x", Name: "u"}}, []registrytest.Want{registrytest.NotSupported("subjects[0].apiGroup", "")}},
+		{"sa with group", ref, []rbacv1.Subject{{Kind: "ServiceAccount", APIGroup: rbacGroup, Name: "sa"}}, []registrytest.Want{registrytest.NotSupported("subjects[0].apiGroup", "")}},
+		{"sa bad name", ref, []rbacv1.Subject{{Kind: "ServiceAccount", Name: "Bad_Name"}}, []registrytest.Want{registrytest.Invalid("subjects[0].name", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ns"}, RoleRef: tc.ref, Subjects: tc.subjects}
-			checkErrs(t, roleBindingStrategy.Validate(rb), tc.want...)
+			registrytest.ExpectExactly(t, roleBindingStrategy.Validate(rb), tc.want...)
 		})
 	}
 }
@@ -64,10 +66,10 @@ func TestRoleBindingValidateUpdate(t *testing.T) {
 	old := &rbacv1.RoleBinding{RoleRef: rbacv1.RoleRef{APIGroup: rbacGroup, Kind: "Role", Name: "r"}}
 	same := old.DeepCopy()
 	same.Subjects = []rbacv1.Subject{{Kind: "User", APIGroup: rbacGroup, Name: "u"}}
-	checkErrs(t, roleBindingStrategy.ValidateUpdate(same, old))
+	registrytest.ExpectValid(t, roleBindingStrategy.ValidateUpdate(same, old))
 	changed := old.DeepCopy()
 	changed.RoleRef.Name = "other"
-	checkErrs(t, roleBindingStrategy.ValidateUpdate(changed, old), invalid("roleRef", "cannot change roleRef"))
+	registrytest.ExpectExactly(t, roleBindingStrategy.ValidateUpdate(changed, old), registrytest.Invalid("roleRef", "cannot change roleRef"))
 }
 
 func TestRoleBindingTable(t *testing.T) {

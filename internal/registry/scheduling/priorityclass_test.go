@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func newClass(name string, value int32) *schedulingv1.PriorityClass {
@@ -33,7 +35,7 @@ func TestPriorityClassValidate(t *testing.T) {
 		name   string
 		pc     *schedulingv1.PriorityClass
 		mutate func(*schedulingv1.PriorityClass)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"user class", newClass("high", 1000000000), nil, nil},
 		{"negative value", newClass("low", -10), nil, nil},
@@ -41,24 +43,24 @@ func TestPriorityClassValidate(t *testing.T) {
 		{"system class", newClass("system-node-critical", 2000001000), nil, nil},
 		{"system class, global default", newClass("system-cluster-critical", 2000000000),
 			func(pc *schedulingv1.PriorityClass) { pc.GlobalDefault = true },
-			[]want{forbidden("metadata.name", "globalDefault of system-cluster-critical PriorityClass must be false")}},
+			[]registrytest.Want{registrytest.Forbidden("metadata.name", "globalDefault of system-cluster-critical PriorityClass must be false")}},
 		{"value too high", newClass("urgent", 1000000001), nil,
-			[]want{forbidden("value", "maximum allowed value of a user defined priority is 1000000000")}},
+			[]registrytest.Want{registrytest.Forbidden("value", "maximum allowed value of a user defined priority is 1000000000")}},
 		{"unknown system name", newClass("system-mine", 10), nil,
-			[]want{forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class")}},
+			[]registrytest.Want{registrytest.Forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class")}},
 		{"wrong system value", newClass("system-node-critical", 5), nil,
-			[]want{forbidden("metadata.name", "value of system-node-critical PriorityClass must be 2000001000")}},
+			[]registrytest.Want{registrytest.Forbidden("metadata.name", "value of system-node-critical PriorityClass must be 2000001000")}},
 		{"bad preemption policy", newClass("x", 1), func(pc *schedulingv1.PriorityClass) { pc.PreemptionPolicy = ptr(corev1.PreemptionPolicy("Always")) },
-			[]want{notSupported("preemptionPolicy")}},
+			[]registrytest.Want{registrytest.NotSupported("preemptionPolicy", "")}},
 		{"empty preemption policy", newClass("x", 1), func(pc *schedulingv1.PriorityClass) { pc.PreemptionPolicy = ptr(corev1.PreemptionPolicy("")) },
-			[]want{required("preemptionPolicy", "")}},
+			[]registrytest.Want{registrytest.Required("preemptionPolicy", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(tc.pc)
 			}
-			checkErrs(t, priorityClassStrategy.Validate(tc.pc), tc.want...)
+			registrytest.ExpectExactly(t, priorityClassStrategy.Validate(tc.pc), tc.want...)
 		})
 	}
 }
@@ -67,13 +69,13 @@ func TestPriorityClassValidateUpdate(t *testing.T) {
 	old := newClass("high", 100)
 	ok := old.DeepCopy()
 	ok.Description, ok.GlobalDefault = "changed", true
-	checkErrs(t, priorityClassStrategy.ValidateUpdate(ok, old))
+	registrytest.ExpectValid(t, priorityClassStrategy.ValidateUpdate(ok, old))
 	value := old.DeepCopy()
 	value.Value = 200
-	checkErrs(t, priorityClassStrategy.ValidateUpdate(value, old), forbidden("value", "may not be changed in an update."))
+	registrytest.ExpectExactly(t, priorityClassStrategy.ValidateUpdate(value, old), registrytest.Forbidden("value", "may not be changed in an update."))
 	policy := old.DeepCopy()
 	policy.PreemptionPolicy = ptr(corev1.PreemptNever)
-	checkErrs(t, priorityClassStrategy.ValidateUpdate(policy, old), invalid("preemptionPolicy", "field is immutable"))
+	registrytest.ExpectExactly(t, priorityClassStrategy.ValidateUpdate(policy, old), registrytest.Invalid("preemptionPolicy", "field is immutable"))
 }
 
 func TestSystemPriorityClasses(t *testing.T) {
@@ -81,7 +83,7 @@ func TestSystemPriorityClasses(t *testing.T) {
 	values := map[string]int32{}
 	for _, pc := range classes {
 		values[pc.Name] = pc.Value
-		checkErrs(t, priorityClassStrategy.Validate(pc))
+		registrytest.ExpectValid(t, priorityClassStrategy.Validate(pc))
 		if pc.GlobalDefault || pc.Description == "" {
 			t.Errorf("%s: %+v", pc.Name, pc)
 		}

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/skiff/skiff/internal/registry/registrytest"
 )
 
 func newClass() *storagev1.StorageClass {
@@ -40,42 +42,42 @@ func TestStorageClassValidate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*storagev1.StorageClass)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"valid", func(sc *storagev1.StorageClass) {
 			sc.Parameters = map[string]string{"type": "ssd"}
 			sc.AllowedTopologies = []corev1.TopologySelectorTerm{topo(zone)}
 		}, nil},
 		{"upper case provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "Kubernetes.IO/AWS-EBS" }, nil},
-		{"no provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "" }, []want{required("provisioner", "")}},
-		{"bad provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "a/b/c" }, []want{invalid("provisioner", "")}},
+		{"no provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "" }, []registrytest.Want{registrytest.Required("provisioner", "")}},
+		{"bad provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "a/b/c" }, []registrytest.Want{registrytest.Invalid("provisioner", "")}},
 		{"empty parameter key", func(sc *storagev1.StorageClass) { sc.Parameters = map[string]string{"": "x"} },
-			[]want{invalid("parameters", "field can not be empty.")}},
+			[]registrytest.Want{registrytest.Invalid("parameters", "field can not be empty.")}},
 		{"huge parameters", func(sc *storagev1.StorageClass) { sc.Parameters = map[string]string{"k": strings.Repeat("x", 300<<10)} },
-			[]want{tooLong("parameters")}},
-		{"reclaim policy", func(sc *storagev1.StorageClass) { sc.ReclaimPolicy = &recycle }, []want{notSupported("reclaimPolicy")}},
-		{"binding mode", func(sc *storagev1.StorageClass) { sc.VolumeBindingMode = &bogusMode }, []want{notSupported("volumeBindingMode")}},
-		{"no binding mode", func(sc *storagev1.StorageClass) { sc.VolumeBindingMode = nil }, []want{required("volumeBindingMode", "")}},
+			[]registrytest.Want{registrytest.TooLong("parameters", "")}},
+		{"reclaim policy", func(sc *storagev1.StorageClass) { sc.ReclaimPolicy = &recycle }, []registrytest.Want{registrytest.NotSupported("reclaimPolicy", "")}},
+		{"binding mode", func(sc *storagev1.StorageClass) { sc.VolumeBindingMode = &bogusMode }, []registrytest.Want{registrytest.NotSupported("volumeBindingMode", "")}},
+		{"no binding mode", func(sc *storagev1.StorageClass) { sc.VolumeBindingMode = nil }, []registrytest.Want{registrytest.Required("volumeBindingMode", "")}},
 		{"topology without values", func(sc *storagev1.StorageClass) {
 			sc.AllowedTopologies = []corev1.TopologySelectorTerm{topo(corev1.TopologySelectorLabelRequirement{Key: "k"})}
-		}, []want{required("allowedTopologies[0].matchLabelExpressions[0].values", "")}},
+		}, []registrytest.Want{registrytest.Required("allowedTopologies[0].matchLabelExpressions[0].values", "")}},
 		{"topology duplicates", func(sc *storagev1.StorageClass) {
 			dupValues := corev1.TopologySelectorLabelRequirement{Key: "k", Values: []string{"a", "a"}}
 			sc.AllowedTopologies = []corev1.TopologySelectorTerm{topo(zone, zone), topo(dupValues), topo(corev1.TopologySelectorLabelRequirement{Key: "k", Values: []string{"a"}})}
-		}, []want{
-			duplicate("allowedTopologies[0].matchLabelExpressions[1].key"),
-			duplicate("allowedTopologies[1].matchLabelExpressions[0].values[1]"),
-			duplicate("allowedTopologies[2].matchLabelExpressions"),
+		}, []registrytest.Want{
+			registrytest.Duplicate("allowedTopologies[0].matchLabelExpressions[1].key", ""),
+			registrytest.Duplicate("allowedTopologies[1].matchLabelExpressions[0].values[1]", ""),
+			registrytest.Duplicate("allowedTopologies[2].matchLabelExpressions", ""),
 		}},
 		{"topology bad key", func(sc *storagev1.StorageClass) {
 			sc.AllowedTopologies = []corev1.TopologySelectorTerm{topo(corev1.TopologySelectorLabelRequirement{Key: "a b", Values: []string{"x"}})}
-		}, []want{invalid("allowedTopologies[0].matchLabelExpressions[0].key", "")}},
+		}, []registrytest.Want{registrytest.Invalid("allowedTopologies[0].matchLabelExpressions[0].key", "")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := newClass()
 			tc.mutate(sc)
-			checkErrs(t, storageClassStrategy.Validate(sc), tc.want...)
+			registrytest.ExpectExactly(t, storageClassStrategy.Validate(sc), tc.want...)
 		})
 	}
 }
@@ -88,31 +90,31 @@ func TestStorageClassValidateUpdate(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*storagev1.StorageClass)
-		want   []want
+		want   []registrytest.Want
 	}{
 		{"expansion and labels", func(sc *storagev1.StorageClass) {
 			sc.AllowVolumeExpansion = &yes
 			sc.Labels = map[string]string{"a": "b"}
 		}, nil},
 		{"parameters", func(sc *storagev1.StorageClass) { sc.Parameters["type"] = "hdd" },
-			[]want{forbidden("parameters", "updates to parameters are forbidden.")}},
+			[]registrytest.Want{registrytest.Forbidden("parameters", "updates to parameters are forbidden.")}},
 		{"provisioner", func(sc *storagev1.StorageClass) { sc.Provisioner = "other" },
-			[]want{forbidden("provisioner", "updates to provisioner are forbidden.")}},
+			[]registrytest.Want{registrytest.Forbidden("provisioner", "updates to provisioner are forbidden.")}},
 		{"reclaim policy", func(sc *storagev1.StorageClass) { sc.ReclaimPolicy = &retain },
-			[]want{forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden.")}},
+			[]registrytest.Want{registrytest.Forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden.")}},
 		{"binding mode", func(sc *storagev1.StorageClass) { sc.VolumeBindingMode = &wait },
-			[]want{invalid("volumeBindingMode", "field is immutable")}},
+			[]registrytest.Want{registrytest.Invalid("volumeBindingMode", "field is immutable")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := old.DeepCopy()
 			tc.mutate(sc)
-			checkErrs(t, storageClassStrategy.ValidateUpdate(sc, old), tc.want...)
+			registrytest.ExpectExactly(t, storageClassStrategy.ValidateUpdate(sc, old), tc.want...)
 		})
 	}
 	noParams, emptyParams := newClass(), newClass()
 	emptyParams.Parameters = map[string]string{}
-	checkErrs(t, storageClassStrategy.ValidateUpdate(emptyParams, noParams))
+	registrytest.ExpectValid(t, storageClassStrategy.ValidateUpdate(emptyParams, noParams))
 }
 
 func TestStorageClassTable(t *testing.T) {
