@@ -34,8 +34,17 @@ var (
 	typeConverter     managedfields.TypeConverter
 )
 
+// WarmUp builds the server-side apply type converter (a large schema
+// parse) ahead of the first write; skiff server calls it while etcd starts.
+func WarmUp() {
+	typeConverterOnce.Do(func() {
+		scheme, _ := newScheme()
+		typeConverter = applyconfigurations.NewTypeConverter(scheme)
+	})
+}
+
 func (f *fieldManagers) init() {
-	typeConverterOnce.Do(func() { typeConverter = applyconfigurations.NewTypeConverter(f.s.scheme) })
+	WarmUp()
 	gv := f.res.GroupVersion()
 	version := fieldpath.APIVersion(gv.String())
 	status := fieldpath.NewSet(fieldpath.MakePathOrDie("status"))

@@ -135,12 +135,24 @@ func (h *resourceHandler) list(req *request) error {
 	if err != nil {
 		return err
 	}
+	if h.rawListable(choice, sel) {
+		req.flushWarnings()
+		if err := h.writeRawList(req.ctx, req.w, sel, opts); err != nil {
+			return h.listError(err, opts)
+		}
+		return nil
+	}
+	if choice.output == outputTable && sel.name == "" {
+		t, err := h.listTable(req, sel, opts)
+		if err != nil {
+			return h.listError(err, opts)
+		}
+		req.flushWarnings()
+		return h.s.writeEncoded(req.w, http.StatusOK, choice.info, metaGV, t)
+	}
 	items, lm, err := h.listObjects(req.ctx, sel, opts)
 	if err != nil {
-		if errors.Is(err, store.ErrCompacted) && opts.startKey != "" {
-			return apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
-		}
-		return toStatusError(err, h.res, "")
+		return h.listError(err, opts)
 	}
 	out, gv, err := h.convertListOutput(req, choice, items, lm)
 	if err != nil {
@@ -153,49 +165,64 @@ func (h *resourceHandler) list(req *request) error {
 // listObjects reads the matching objects (served version), honouring limit
 // and continue, all at one revision.
 func (h *resourceHandler) listObjects(ctx context.Context, sel *objSelection, o listOptions) ([]runtime.Object, metav1.ListMeta, error) {
-	var lm metav1.ListMeta
 	if sel.name != "" && (sel.namespace != "" || !h.res.Namespaced) && o.startKey == "" {
 		return h.listByName(ctx, sel, o.rev)
 	}
+	items := []runtime.Object{}
+	lm, err := h.scan(ctx, sel, o, func(kv *store.KV) (bool, error) {
+		obj, err := h.decodeServed(kv)
+		if err != nil || !h.matches(sel, obj) {
+			return false, err
+		}
+		items = append(items, obj)
+		return true, nil
+	})
+	return items, lm, err
+}
+
+// scan walks the stored objects a list selects, page by page at one
+// revision, calling visit for each; visit says whether the object counted
+// as an item (it matched the selectors). scan stops at the limit and
+// returns the list's metadata (revision, continue token, remaining count).
+func (h *resourceHandler) scan(ctx context.Context, sel *objSelection, o listOptions, visit func(*store.KV) (bool, error)) (metav1.ListMeta, error) {
+	var lm metav1.ListMeta
 	prefix := h.prefix(sel.namespace)
 	start, rev := o.startKey, o.rev
-	items := []runtime.Object{}
+	var n int64
 	for {
-		page, err := h.s.cfg.Store.List(ctx, prefix, store.ListOptions{Revision: rev, Limit: pageSize(o.limit, len(items)), StartKey: start})
+		page, err := h.s.cfg.Store.List(ctx, prefix, store.ListOptions{Revision: rev, Limit: pageSize(o.limit, int(n)), StartKey: start})
 		if err != nil {
-			return nil, lm, err
+			return lm, err
 		}
 		if rev == 0 {
 			// Later pages read at the first page's revision; etcd's
 			// header carries the newest revision, not the one read at.
 			rev = page.Revision
 		}
+		lm.ResourceVersion = strconv.FormatInt(rev, 10)
 		for i, kv := range page.KVs {
-			obj, err := h.decodeServed(kv)
+			matched, err := visit(kv)
 			if err != nil {
-				return nil, lm, err
+				return lm, err
 			}
-			if !h.matches(sel, obj) {
+			if !matched {
 				continue
 			}
-			items = append(items, obj)
-			if o.limit > 0 && int64(len(items)) == o.limit && (i < len(page.KVs)-1 || page.More) {
+			n++
+			if o.limit > 0 && n == o.limit && (i < len(page.KVs)-1 || page.More) {
 				lm.Continue = encodeContinue(rev, kv.Key, h.res.StoragePrefix())
 				if sel.trivial() {
 					left := int64(len(page.KVs)-i-1) + page.Remaining
 					lm.RemainingItemCount = &left
 				}
-				lm.ResourceVersion = strconv.FormatInt(rev, 10)
-				return items, lm, nil
+				return lm, nil
 			}
 		}
 		if !page.More || len(page.KVs) == 0 {
-			break
+			return lm, nil
 		}
 		start = page.KVs[len(page.KVs)-1].Key + "\x00"
 	}
-	lm.ResourceVersion = strconv.FormatInt(rev, 10)
-	return items, lm, nil
 }
 
 // pageSize asks the store for what is still missing, at least 100 keys
@@ -240,4 +267,13 @@ func (h *resourceHandler) decodeServed(kv *store.KV) (runtime.Object, error) {
 		return nil, err
 	}
 	return h.toServed(obj)
+}
+
+// listError maps a list failure; a continue token past the compacted
+// history gets 410 Expired.
+func (h *resourceHandler) listError(err error, o listOptions) error {
+	if errors.Is(err, store.ErrCompacted) && o.startKey != "" {
+		return apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+	}
+	return toStatusError(err, h.res, "")
 }

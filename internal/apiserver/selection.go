@@ -16,8 +16,13 @@ type objSelection struct {
 	fields fields.Selector
 }
 
+// selectAll selects every object in namespace ("" for all).
+func selectAll(namespace string) *objSelection {
+	return &objSelection{namespace: namespace, labels: labels.Everything(), fields: fields.Everything()}
+}
+
 func (h *resourceHandler) parseSelection(req *request) (*objSelection, error) {
-	sel := &objSelection{namespace: req.ri.Namespace, labels: labels.Everything(), fields: fields.Everything()}
+	sel := selectAll(req.ri.Namespace)
 	if s := req.query.Get("labelSelector"); s != "" {
 		ls, err := labels.Parse(s)
 		if err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/csv"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 )
 
 // User is an authenticated identity.
@@ -35,7 +38,20 @@ type Authenticator struct {
 	ClientCAs *x509.CertPool
 	// Tokens maps bearer tokens to users.
 	Tokens map[string]User
+
+	// verified caches client certificates already checked: a connection
+	// presents the same certificate on every request.
+	mu       sync.Mutex
+	verified map[string]verifiedCert
 }
+
+type verifiedCert struct {
+	user     *User
+	notAfter time.Time
+}
+
+// maxVerified bounds the certificate cache.
+const maxVerified = 4096
 
 // Authenticate returns the request's user, nil for an anonymous request,
 // or ErrUnauthorized for bad credentials.
@@ -65,6 +81,30 @@ func (a *Authenticator) token(tok string) (*User, error) {
 }
 
 func (a *Authenticator) certificate(chain []*x509.Certificate) (*User, error) {
+	sum := sha256.Sum256(chain[0].Raw)
+	key := string(sum[:])
+	a.mu.Lock()
+	v, ok := a.verified[key]
+	a.mu.Unlock()
+	if ok && time.Now().Before(v.notAfter) {
+		u := *v.user
+		return &u, nil
+	}
+	u, err := a.verify(chain)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.verified == nil || len(a.verified) >= maxVerified {
+		a.verified = map[string]verifiedCert{}
+	}
+	a.verified[key] = verifiedCert{user: u, notAfter: chain[0].NotAfter}
+	a.mu.Unlock()
+	cp := *u
+	return &cp, nil
+}
+
+func (a *Authenticator) verify(chain []*x509.Certificate) (*User, error) {
 	opts := x509.VerifyOptions{Roots: a.ClientCAs, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, Intermediates: x509.NewCertPool()}
 	for _, c := range chain[1:] {
 		opts.Intermediates.AddCert(c)

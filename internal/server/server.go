@@ -59,6 +59,8 @@ func DefaultConfig() Config {
 // Run runs the control plane until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Log.With("component", "server")
+	// Parse the apply schema on the other core while etcd starts.
+	go apiserver.WarmUp()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("server: data dir: %w", err)
 	}
