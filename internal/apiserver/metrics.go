@@ -102,7 +102,7 @@ func (s *Server) withMetrics(next http.Handler) http.Handler {
 		if lbl.verb != "WATCH" {
 			s.metrics.latency.WithLabelValues(lbl.verb, lbl.group, lbl.version, lbl.resource, lbl.subresource).Observe(time.Since(start).Seconds())
 		}
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "code", code, "duration", time.Since(start))
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "accept", r.Header.Get("Accept"), "code", code, "duration", time.Since(start))
 	})
 }
 

@@ -1,7 +1,7 @@
 package apiserver
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -17,16 +17,26 @@ import (
 )
 
 // storageCodec turns stored bytes into objects and back. Objects are
-// stored as JSON with apiVersion and kind and without resourceVersion,
-// which is the key's mod revision.
+// stored as Kubernetes stores them: the protobuf envelope ("k8s\x00" and a
+// runtime.Unknown naming the kind) around the object's protobuf encoding,
+// without resourceVersion, which is the key's mod revision. Values that
+// start with '{' are read as JSON (data written by early builds).
 type storageCodec struct {
 	gvk schema.GroupVersionKind
 	new func() runtime.Object
 }
 
+// protoMagic starts every protobuf-encoded Kubernetes object.
+var protoMagic = []byte{0x6b, 0x38, 0x73, 0x00}
+
+type protoMessage interface {
+	Marshal() ([]byte, error)
+	Unmarshal([]byte) error
+}
+
 func (c storageCodec) decode(kv *store.KV) (runtime.Object, error) {
 	obj := c.new()
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(kv.Value, obj); err != nil {
+	if err := decodeStored(kv.Value, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(c.gvk)
@@ -34,17 +44,43 @@ func (c storageCodec) decode(kv *store.KV) (runtime.Object, error) {
 	return obj, nil
 }
 
+func decodeStored(value []byte, obj runtime.Object) error {
+	if !bytes.HasPrefix(value, protoMagic) {
+		return kjson.UnmarshalCaseSensitivePreserveInts(value, obj)
+	}
+	var unk runtime.Unknown
+	if err := unk.Unmarshal(value[len(protoMagic):]); err != nil {
+		return err
+	}
+	pm, ok := obj.(protoMessage)
+	if !ok {
+		return fmt.Errorf("%T has no protobuf encoding", obj)
+	}
+	return pm.Unmarshal(unk.Raw)
+}
+
 func (c storageCodec) encode(obj runtime.Object) ([]byte, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
 	}
+	pm, ok := obj.(protoMessage)
+	if !ok {
+		return nil, fmt.Errorf("%T has no protobuf encoding", obj)
+	}
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
-	obj.GetObjectKind().SetGroupVersionKind(c.gvk)
-	b, err := json.Marshal(obj)
+	raw, err := pm.Marshal()
 	m.SetResourceVersion(rv)
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: c.gvk.GroupVersion().String(), Kind: c.gvk.Kind}, Raw: raw}
+	body, err := unk.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(make([]byte, 0, len(protoMagic)+len(body)), protoMagic...), body...), nil
 }
 
 func setRV(obj runtime.Object, rev int64) {

@@ -135,9 +135,9 @@ func (h *resourceHandler) list(req *request) error {
 	if err != nil {
 		return err
 	}
-	if h.rawListable(choice, sel) {
+	if streamable(choice) && sel.name == "" {
 		req.flushWarnings()
-		if err := h.writeRawList(req.ctx, req.w, sel, opts); err != nil {
+		if err := h.writeList(req.ctx, req.w, choice, sel, opts); err != nil {
 			return h.listError(err, opts)
 		}
 		return nil

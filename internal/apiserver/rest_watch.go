@@ -109,29 +109,41 @@ func (h *resourceHandler) watch(req *request) error {
 	if err := h.cache.start(ctx); err != nil {
 		return toStatusError(err, h.res, "")
 	}
-	var initial []runtime.Object
+	ws := h.newWatchStream(req, sel, choice, o.from)
 	if o.initial {
-		items, lm, err := h.listObjects(ctx, sel, listOptions{})
+		rev, err := ws.sendInitial(ctx)
 		if err != nil {
-			return toStatusError(err, h.res, "")
+			st := toStatusError(err, h.res, "").Status()
+			_ = ws.writeEvent(watch.Error, &st, nil)
+			return nil
 		}
-		initial = items
-		o.from, _ = strconv.ParseInt(lm.ResourceVersion, 10, 64)
+		o.from, ws.lastRev = rev, rev
 	}
 	events, stop := h.subscribe(ctx, o.from)
 	defer stop()
-	ws := h.newWatchStream(req, sel, choice, o.from)
-	for _, obj := range initial {
-		if err := ws.send(watch.Added, obj, nil); err != nil {
-			return nil
-		}
-	}
 	if o.initialMarker {
 		_ = ws.bookmark(o.from, true)
 	}
 	ws.flusher.Flush()
 	ws.loop(ctx, events, o.bookmarks)
 	return nil
+}
+
+// sendInitial streams an ADDED event for every selected object and
+// returns the revision the objects were read at.
+func (ws *watchStream) sendInitial(ctx context.Context) (int64, error) {
+	h := ws.h
+	lm, err := h.scan(ctx, ws.sel, listOptions{}, func(kv *store.KV) (bool, error) {
+		obj, err := h.decodeServed(kv)
+		if err != nil || !h.matches(ws.sel, obj) {
+			return false, err
+		}
+		return true, ws.send(watch.Added, obj, nil)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(lm.ResourceVersion, 10, 64)
 }
 
 // subscribe returns the events after from: from the watch cache when its

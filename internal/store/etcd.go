@@ -46,7 +46,7 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	// A single member elects itself at once (ticks are advanced at boot),
 	// so slow ticks cost no start-up time and save idle CPU.
 	cfg.TickMs = 50
-	cfg.ElectionMs = 500
+	cfg.ElectionMs = 250
 	cfg.WatchProgressNotifyInterval = 5 * time.Second
 	// Compaction is driven by the API server's compactor, as in Kubernetes.
 	cfg.AutoCompactionRetention = "0"
