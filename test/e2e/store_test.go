@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/skiff/skiff/internal/auth"
 )
 
 // TestSecretsEncryptedAtRest greps the whole data directory (etcd's WAL
@@ -93,17 +96,28 @@ func TestWatchFromCompactedRevision(t *testing.T) {
 }
 
 // TestExternalEtcd runs the server against an etcd it does not own (here
-// started by the test on loopback) and checks objects survive a restart.
+// started by the test on loopback, with TLS and client certificates) and
+// checks objects survive a restart.
 func TestExternalEtcd(t *testing.T) {
 	dir := t.TempDir()
+	ca, err := auth.LoadOrCreateCA(filepath.Join(dir, "pki"), "etcd-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverCert, serverKey := issue(t, ca, dir, "etcd-server", auth.CertSpec{CommonName: "etcd", IPs: []net.IP{net.ParseIP("127.0.0.1")}, Server: true, Client: true})
+	clientCert, clientKey := issue(t, ca, dir, "etcd-client", auth.CertSpec{CommonName: "skiff", Client: true})
+	caFile := filepath.Join(dir, "pki", "ca.crt")
+
 	cfg := embed.NewConfig()
 	cfg.Dir = filepath.Join(dir, "etcd")
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	client := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	client := url.URL{Scheme: "https", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
 	peer := url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(freePort(t))}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile = serverCert, serverKey
+	cfg.ClientTLSInfo.TrustedCAFile, cfg.ClientTLSInfo.ClientCertAuth = caFile, true
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -114,13 +128,27 @@ func TestExternalEtcd(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("etcd not ready")
 	}
-	s := startServer(t, "--datastore-endpoint", client.String())
+	s := startServer(t, "--datastore-endpoint", client.String(), "--datastore-cafile", caFile,
+		"--datastore-certfile", clientCert, "--datastore-keyfile", clientKey)
 	s.mustKubectl("apply", "-f", "testdata/app.yaml")
 	s.restart()
 	contains(t, s.mustKubectl("get", "deploy,svc,cm,secret", "-o", "name"), "deployment.apps/web", "service/web", "configmap/web-config", "secret/web-secret")
 	if _, err := os.Stat(filepath.Join(s.dataDir, "db")); !os.IsNotExist(err) {
 		t.Fatalf("an external datastore must not start an embedded etcd: %v", err)
 	}
+}
+
+// issue writes a certificate and key from ca into dir.
+func issue(t *testing.T, ca *auth.CA, dir, name string, spec auth.CertSpec) (string, string) {
+	t.Helper()
+	certPEM, keyPEM, err := ca.Issue(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	writeFile(t, certFile, string(certPEM))
+	writeFile(t, keyFile, string(keyPEM))
+	return certFile, keyFile
 }
 
 // TestRestartKeepsObjects checks the embedded store across restarts.
