@@ -124,10 +124,16 @@ func TestWatchSemantics(t *testing.T) {
 	}
 	defer w.Stop()
 	a.Labels["k"] = "2"
-	a, _ = cms.Update(ctx, a, metav1.UpdateOptions{})
+	if a, err = cms.Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	a.Labels["k"] = "1"
-	a, _ = cms.Update(ctx, a, metav1.UpdateOptions{})
-	_ = cms.Delete(ctx, "a", metav1.DeleteOptions{})
+	if _, err = cms.Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []watch.EventType{watch.Deleted, watch.Added, watch.Deleted} {
 		ev := nextEvent(t, w)
 		if ev.Type != want {
