@@ -138,10 +138,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Confi
 		return fmt.Errorf("apiserver: %w", err)
 	case <-ctx.Done():
 	}
+	// Cancelling the base context ends every watch; requests in flight get
+	// a moment to finish, then the remaining connections are closed.
 	s.stopBase()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdown, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_ = s.httpServer.Shutdown(shutdown)
+	if err := s.httpServer.Shutdown(shutdown); err != nil {
+		_ = s.httpServer.Close()
+	}
 	return nil
 }
 
