@@ -36,8 +36,9 @@ bench: build ## benchmarks (results go in docs/benchmarks.md by hand)
 lint: ## gofmt, go vet, staticcheck
 	./hack/lint.sh
 
-generate: ## regenerate the OpenAPI definitions
+generate: ## regenerate the OpenAPI definitions and the pause binary
 	./hack/update-openapi.sh
+	./hack/update-pause.sh
 
 verify: generate ## check generated files are current
 	git diff --exit-code -- internal/openapi

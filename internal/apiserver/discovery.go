@@ -85,6 +85,7 @@ func apiResources(res *registry.Resource) []metav1.APIResource {
 	if res.Kind == "Pod" && res.Group == "" {
 		sub("binding", "", "", "Binding", "create")
 		sub("eviction", "policy", "v1", "Eviction", "create")
+		sub("log", "", "", "Pod", "get")
 	}
 	if res.Kind == "Namespace" {
 		sub("finalize", "", "", "Namespace", "update")

@@ -57,6 +57,10 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 
 func (s *Server) withAuthentication(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := s.cfg.PublicHandlers[r.URL.Path]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
 		var user *auth.User
 		var err error
 		if s.cfg.Authenticator != nil {

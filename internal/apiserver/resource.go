@@ -169,6 +169,8 @@ func (h *resourceHandler) serveSubresource(req *request) error {
 		return h.serveScale(req)
 	case ri.Subresource == "binding" && h.res.Kind == "Pod" && ri.Verb == "create":
 		return h.s.createBinding(req, ri.Name)
+	case ri.Subresource == "log" && h.res.Kind == "Pod" && h.res.Group == "" && ri.Verb == "get":
+		return h.servePodLogs(req)
 	case ri.Subresource == "eviction" && h.res.Kind == "Pod" && ri.Verb == "create":
 		return h.createEviction(req)
 	case ri.Subresource == "finalize" && h.res.Kind == "Namespace" && ri.Verb == "update":

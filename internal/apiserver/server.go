@@ -38,6 +38,12 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Ready reports whether the store is ready; nil asks the store.
 	Ready func(context.Context) error
+	// PublicHandlers answer extra paths without authentication (the
+	// node join endpoints).
+	PublicHandlers map[string]http.Handler
+	// NodeClientTLS is how the API server calls node agents (logs):
+	// the cluster CA and its kubelet-client certificate.
+	NodeClientTLS *tls.Config
 }
 
 // Server is the API server.

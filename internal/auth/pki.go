@@ -157,6 +157,21 @@ func (ca *CA) issue(spec CertSpec) ([]byte, *ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	der, err := ca.sign(key.Public(), spec)
+	return der, key, err
+}
+
+// SignPublicKey issues a certificate for someone else's key (a node
+// joining with a CSR) and returns it in PEM form.
+func (ca *CA) SignPublicKey(pub crypto.PublicKey, spec CertSpec) ([]byte, error) {
+	der, err := ca.sign(pub, spec)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+func (ca *CA) sign(pub crypto.PublicKey, spec CertSpec) ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
@@ -173,11 +188,11 @@ func (ca *CA) issue(spec CertSpec) ([]byte, *ecdsa.PrivateKey, error) {
 	if spec.Client {
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth: issue %s: %w", spec.CommonName, err)
+		return nil, fmt.Errorf("auth: issue %s: %w", spec.CommonName, err)
 	}
-	return der, key, nil
+	return der, nil
 }
 
 func newKey() (*ecdsa.PrivateKey, error) {

@@ -12,6 +12,7 @@ import (
 func newServerCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
 	var logLevel, datastore string
+	var af agentFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API server, store, controllers)",
@@ -23,6 +24,11 @@ func newServerCommand() *cobra.Command {
 			}
 			cfg.Log = log
 			cfg.Version = serverVersion()
+			cfg.SkiffVersion = skiffVersion
+			if err := af.complete(&cfg.Agent); err != nil {
+				return err
+			}
+			cfg.ClusterCIDR = cfg.Agent.ClusterCIDR
 			if datastore != "" {
 				cfg.Datastore.Endpoints = strings.Split(datastore, ",")
 			}
@@ -44,5 +50,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.Datastore.KeyFile, "datastore-keyfile", "", "client key for the external etcd")
 	f.DurationVar(&cfg.CompactionRetention, "compaction-retention", cfg.CompactionRetention, "store history kept for watches to resume in")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "run no node agent (and no containerd) in the server")
+	af.register(f, &cfg.Agent)
 	return cmd
 }

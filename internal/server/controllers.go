@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -15,10 +14,12 @@ import (
 
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/namespace"
+	"github.com/skiff/skiff/internal/controller/nodeipam"
 )
 
 // runControllers runs the control loops as API clients until ctx ends.
-func runControllers(ctx context.Context, cfg *rest.Config, log *slog.Logger) error {
+func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
+	log := sc.Log
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("controllers: %w", err)
@@ -32,10 +33,15 @@ func runControllers(ctx context.Context, cfg *rest.Config, log *slog.Logger) err
 
 	ns := namespace.New(client, md, factory, log)
 	gc := garbagecollector.New(md, client.Discovery(), mapper, log)
+	ipam, err := nodeipam.New(client, factory, sc.ClusterCIDR, sc.NodeCIDRMaskSize, log)
+	if err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
+	g.Go(func() error { return ipam.Start(gctx) })
 	factory.Start(gctx.Done())
 	defer factory.Shutdown()
 	return g.Wait()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff/skiff/internal/agent"
 	"github.com/skiff/skiff/internal/apiserver"
 	"github.com/skiff/skiff/internal/auth"
 	"github.com/skiff/skiff/internal/registry/catalog"
@@ -38,8 +40,16 @@ type Config struct {
 	Datastore store.ExternalConfig
 	// CompactionRetention is how much store history watches can resume in.
 	CompactionRetention time.Duration
-	Version             version.Info
-	Log                 *slog.Logger
+	// ClusterCIDR is split into node pod CIDRs of NodeCIDRMaskSize bits.
+	ClusterCIDR      *net.IPNet
+	NodeCIDRMaskSize int
+	// DisableAgent runs no node agent inside the server.
+	DisableAgent bool
+	// Agent configures the agent inside the server.
+	Agent        agent.Config
+	SkiffVersion string
+	Version      version.Info
+	Log          *slog.Logger
 	// Ready, if set, is called once the API answers, with the kubeconfig
 	// path.
 	Ready func(kubeconfig string)
@@ -47,11 +57,19 @@ type Config struct {
 
 // DefaultConfig returns the defaults a user sees.
 func DefaultConfig() Config {
+	_, clusterCIDR, _ := net.ParseCIDR("10.42.0.0/16")
+	_, serviceCIDR, _ := net.ParseCIDR("10.43.0.0/16")
+	ac := agent.DefaultConfig()
+	ac.ClusterCIDR, ac.ServiceCIDR = clusterCIDR, serviceCIDR
+	ac.Labels = map[string]string{"node-role.kubernetes.io/control-plane": "true"}
 	return Config{
 		DataDir:             "/var/lib/skiff",
 		BindAddress:         "0.0.0.0",
 		SecurePort:          6443,
 		CompactionRetention: 5 * time.Minute,
+		ClusterCIDR:         clusterCIDR,
+		NodeCIDRMaskSize:    24,
+		Agent:               ac,
 		Log:                 slog.Default(),
 	}
 }
@@ -82,9 +100,22 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	loopbackToken := randomToken()
 	authn.Tokens[loopbackToken] = auth.User{Name: "system:apiserver", UID: "skiff-loopback", Groups: []string{auth.GroupMasters}}
+	join, err := joinToken(cfg, creds.ca)
+	if err != nil {
+		return err
+	}
+	nodeTLS, err := creds.nodeClientTLS(cfg.DataDir)
+	if err != nil {
+		return err
+	}
 
 	api, err := apiserver.New(apiserver.Config{
 		Store: st, Resources: catalog.Resources(), Authenticator: authn, Version: cfg.Version, Log: cfg.Log,
+		NodeClientTLS: nodeTLS,
+		PublicHandlers: map[string]http.Handler{
+			auth.CACertsPath: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(creds.ca.PEM) }),
+			auth.JoinPath:    auth.JoinHandler(creds.ca, join.Secret),
+		},
 	})
 	if err != nil {
 		return err
@@ -114,7 +145,10 @@ func Run(ctx context.Context, cfg Config) error {
 		c := &store.Compactor{Store: st, Retention: cfg.CompactionRetention, Log: log}
 		return c.Start(gctx)
 	})
-	g.Go(func() error { return runControllers(gctx, loopback, cfg.Log) })
+	g.Go(func() error { return runControllers(gctx, loopback, cfg) })
+	if !cfg.DisableAgent {
+		g.Go(func() error { return runAgent(gctx, cfg, creds, loopback.Host) })
+	}
 	log.Info("skiff server is ready", "address", l.Addr().String(), "kubeconfig", kubeconfig)
 	if cfg.Ready != nil {
 		cfg.Ready(kubeconfig)

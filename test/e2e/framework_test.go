@@ -71,10 +71,16 @@ type server struct {
 	done chan struct{}
 }
 
-// startServer starts skiff server on a fresh data directory.
+// startServer starts skiff server on a fresh data directory, without a
+// node agent (the API tests need no node).
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), args: extraArgs, port: freePort(t)}
+	return startServerIn(t, t.TempDir(), append([]string{"--disable-agent"}, extraArgs...)...)
+}
+
+func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: dataDir, args: extraArgs, port: freePort(t)}
 	s.kubeconfig = filepath.Join(s.dataDir, "kubeconfig.yaml")
 	s.start()
 	t.Cleanup(func() {
@@ -261,4 +267,14 @@ func contains(t *testing.T, out string, wants ...string) {
 			t.Fatalf("output lacks %q:\n%s", w, out)
 		}
 	}
+}
+
+// mustRestHost returns the API server's URL.
+func (s *server) mustRestHost() string {
+	s.t.Helper()
+	cfg, err := s.restConfig()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return cfg.Host
 }

@@ -122,6 +122,10 @@ func addLabelKeyRequirements(sel *metav1.LabelSelector, podLabels map[string]str
 // every container limits cpu and memory and requests equal limits,
 // BestEffort when nothing requests or limits cpu or memory, else Burstable.
 // Pod-level resources, when set, decide instead of the containers.
+// PodQOS returns the pod's QoS class (Guaranteed, Burstable, BestEffort)
+// as the API server computes it; the agent uses it for static pods.
+func PodQOS(pod *corev1.Pod) corev1.PodQOSClass { return podQOSClass(pod) }
+
 func podQOSClass(pod *corev1.Pod) corev1.PodQOSClass {
 	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
 	guaranteed := true
