@@ -129,6 +129,10 @@ func (a *Agent) podFileMounts(pod *corev1.Pod, c *corev1.Container, restarts int
 	if err := os.WriteFile(term, nil, 0o666); err != nil {
 		return nil, fmt.Errorf("termination log: %w", err)
 	}
+	// Writable by any user the container runs as, whatever the umask.
+	if err := os.Chmod(term, 0o666); err != nil {
+		return nil, fmt.Errorf("termination log: %w", err)
+	}
 	path := c.TerminationMessagePath
 	if path == "" {
 		path = corev1.TerminationMessagePathDefault

@@ -141,9 +141,10 @@ func (a *Agent) relist(ctx context.Context) {
 }
 
 // refreshVolumes rewrites configMap, secret and downward API volumes of
-// running pods, so updates reach them within a minute.
+// running pods, so updates reach them within a minute, and enforces
+// emptyDir size limits.
 func (a *Agent) refreshVolumes(ctx context.Context) {
-	tick := time.NewTicker(20 * time.Second)
+	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
 	for {
 		select {
@@ -159,6 +160,7 @@ func (a *Agent) refreshVolumes(ctx context.Context) {
 			if _, err := a.volumes.Refresh(ctx, pod); err != nil {
 				a.log.Debug("refresh volumes", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 			}
+			a.checkEmptyDirLimits(ctx, pod)
 		}
 	}
 }

@@ -56,6 +56,9 @@ func (a *Agent) computeStatus(pod *corev1.Pod, rp *runtimePod, st *podState) cor
 	s.InitContainerStatuses = a.containerStatuses(pod, pod.Spec.InitContainers, rp, st, true)
 	s.ContainerStatuses = a.containerStatuses(pod, pod.Spec.Containers, rp, st, false)
 	s.Phase = podPhase(pod, &s)
+	if isTerminal(pod) {
+		s.Phase = pod.Status.Phase // a finished or evicted pod stays so
+	}
 	a.setConditions(pod, &s, rp)
 	return s
 }

@@ -37,8 +37,14 @@ func (a *Agent) syncPod(ctx context.Context, uid types.UID, st *podState) (time.
 		return time.Second, false
 	case isTerminal(pod):
 		if !st.killed {
+			// Containers still running in a terminal pod were evicted:
+			// they stop at once, as under the kubelet's hard eviction.
 			a.killPod(ctx, pod, rp, 0)
 			st.killed = true
+			if fresh, err := a.podState(ctx, uid); err == nil {
+				// Report the stopped containers; the phase stays terminal.
+				a.status.update(ctx, pod, fresh, st)
+			}
 		}
 		return resyncPeriod, false
 	}
