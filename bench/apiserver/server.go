@@ -83,7 +83,8 @@ func startServer(ctx context.Context, bin string, timeout time.Duration) (*proc,
 		return nil, err
 	}
 	p := &proc{dataDir: dir, port: port, log: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "server", "--data-dir", filepath.Join(dir, "data"),
+	// The control plane alone: the node agent has its own benchmark (bench/pods).
+	p.cmd = exec.Command(bin, "server", "--disable-agent", "--data-dir", filepath.Join(dir, "data"),
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	// Pdeathsig: the server does not outlive a crashed bench.
