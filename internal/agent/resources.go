@@ -126,14 +126,12 @@ func securityContext(pod *corev1.Pod, c *corev1.Container) *criv1.LinuxContainer
 	return sc
 }
 
+// capNames passes capabilities as the kubelet does, without the CAP_
+// prefix: containerd adds it.
 func capNames(caps []corev1.Capability) []string {
 	out := make([]string, 0, len(caps))
 	for _, c := range caps {
-		s := strings.ToUpper(string(c))
-		if s != "ALL" && !strings.HasPrefix(s, "CAP_") {
-			s = "CAP_" + s
-		}
-		out = append(out, s)
+		out = append(out, strings.TrimPrefix(strings.ToUpper(string(c)), "CAP_"))
 	}
 	return out
 }
