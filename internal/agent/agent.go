@@ -49,6 +49,10 @@ type Config struct {
 	// CNIBinDir holds the CNI plugins; CNIBridge names the node bridge.
 	CNIBinDir string
 	CNIBridge string
+	// CNIConfDir is where the agent writes the pod network's conflist;
+	// <DataDir>/cni when empty. With an existing runtime, point it at the
+	// directory that runtime reads.
+	CNIConfDir string
 	// ImageDirs are scanned for tarballs to import at start.
 	ImageDirs []string
 	// ManifestDirs hold static pod manifests.
@@ -158,7 +162,12 @@ func (a *Agent) containerdConfig() runtime.ContainerdConfig {
 	}
 }
 
-func (a *Agent) cniConfDir() string { return filepath.Join(a.cfg.DataDir, "cni") }
+func (a *Agent) cniConfDir() string {
+	if a.cfg.CNIConfDir != "" {
+		return a.cfg.CNIConfDir
+	}
+	return filepath.Join(a.cfg.DataDir, "cni")
+}
 
 // dialRuntime connects to the CRI endpoint, retrying while it comes up.
 func dialRuntime(ctx context.Context, endpoint string) (*runtime.Runtime, error) {

@@ -24,6 +24,7 @@ func (f *agentFlags) register(fs *pflag.FlagSet, cfg *agent.Config) {
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", cfg.CgroupParent, "cgroup under which pods run (cgroupfs)")
 	fs.StringVar(&cfg.CNIBinDir, "cni-bin-dir", cfg.CNIBinDir, "directory of the CNI plugins")
 	fs.StringVar(&cfg.CNIBridge, "cni-bridge", cfg.CNIBridge, "name of the node's pod bridge")
+	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "", "where to write the pod network's CNI config (default: <data-dir>/agent/cni, read by the agent's own containerd)")
 	fs.StringVar(&f.clusterDNS, "cluster-dns", cfg.ClusterDNS.String(), "IP of the cluster DNS service, for pods' resolv.conf")
 	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster domain")
 	fs.StringVar(&f.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "CIDR of pod IPs in the whole cluster")

@@ -147,3 +147,20 @@ func TestImagesCommand(t *testing.T) {
 	}
 	assertLines(t, string(out), `^IMAGE\s+TAG\s+IMAGE ID\s+SIZE$`, `^skiff.local/busybox\s+1\s+\w+`, `^skiff.local/pause\s+3.10-skiff\s+\w+`)
 }
+
+// TestExistingRuntime runs the node on a containerd the agent did not
+// start (--container-runtime-endpoint).
+func TestExistingRuntime(t *testing.T) {
+	env := runtimetest.Start(t, func(c *runtime.ContainerdConfig) { c.CNIConfDir = filepath.Join(c.Dir, "cni") })
+	env.ImportTestImages(t)
+	s := startNodeServer(t, "--container-runtime-endpoint", env.Containerd.Endpoint(), "--cni-conf-dir", env.Config.CNIConfDir)
+	s.mustKubectlIn(podYAML("ext", "  containers:\n  - name: c\n    image: skiff.local/busybox:1\n    command: [\"sh\", \"-c\", \"echo on-existing-runtime; exec sleep 3600\"]\n"), "apply", "-f", "-")
+	waitPod(t, s.client(), "ext", 60*time.Second, "running", running)
+	eventually(t, 20*time.Second, "logs", func() bool {
+		out, _ := s.kubectl("logs", "ext")
+		return strings.Contains(out, "on-existing-runtime")
+	})
+	if _, err := os.Stat(filepath.Join(s.dataDir, "agent", "containerd", "containerd.sock")); err == nil {
+		t.Fatal("the agent started its own containerd although one was given")
+	}
+}
