@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/skiff/skiff/bench/internal/benchutil"
 )
 
 const (
@@ -52,7 +54,7 @@ func runList(ctx context.Context, b *bench) ([]result, error) {
 	if err := setup(ctx, clients...); err != nil {
 		return nil, err
 	}
-	logf("  creating %d pods with %d clients", listPods, concClients)
+	benchutil.Logf("  creating %d pods with %d clients", listPods, concClients)
 	lats, elapsed, err := parallel(ctx, concClients, listPods, func(ctx context.Context, w, i int) error {
 		_, err := clients[w].CoreV1().Pods(benchNS).Create(ctx, pod(i), metav1.CreateOptions{})
 		return err
@@ -62,7 +64,7 @@ func runList(ctx context.Context, b *bench) ([]result, error) {
 	}
 	rows := []result{{fmt.Sprintf("create %d pods, %d clients", listPods, concClients),
 		fmt.Sprintf("%s, %s", rate(listPods, elapsed), p50p99(lats)),
-		fmt.Sprintf("setup for the lists: typed-client Pod creates (1 container, busybox, 2 labels); wall time %s", dur(elapsed))}}
+		fmt.Sprintf("setup for the lists: typed-client Pod creates (1 container, busybox, 2 labels); wall time %s", benchutil.Dur(elapsed))}}
 	kinds, err := listKinds(p, clients[0])
 	if err != nil {
 		return nil, err
@@ -160,7 +162,7 @@ func measureLists(ctx context.Context, p *proc, kinds []listKind) ([]result, err
 	for round := 0; round <= listRuns; round++ {
 		for i, k := range kinds {
 			lctx, cancel := context.WithTimeout(ctx, listTimeout)
-			cpu0 := cpuTime(pid)
+			cpu0 := benchutil.CPUTime(pid)
 			t0 := time.Now()
 			n, sz, err := k.do(lctx)
 			d := time.Since(t0)
@@ -177,19 +179,19 @@ func measureLists(ctx context.Context, p *proc, kinds []listKind) ([]result, err
 			}
 			if round > 0 {
 				st.times = append(st.times, d)
-				st.cpu += cpuTime(pid) - cpu0
+				st.cpu += benchutil.CPUTime(pid) - cpu0
 			}
 		}
 	}
 	var rows []result
 	for i, k := range kinds {
 		st := stats[i]
-		logf("  list %s: %s", k.name, list(st.times))
-		value := fmt.Sprintf("median %s, max %s", dur(median(st.times)), dur(maxOf(st.times)))
+		benchutil.Logf("  list %s: %s", k.name, benchutil.Durs(st.times))
+		value := fmt.Sprintf("median %s, max %s", benchutil.Dur(benchutil.Median(st.times)), benchutil.Dur(benchutil.MaxOf(st.times)))
 		if st.bytes > 0 {
 			value += ", body " + size(st.bytes)
 		}
-		how := fmt.Sprintf("%s; %d rounds after 1 warm-up, kinds interleaved; server CPU %s per list", k.how, listRuns, dur(st.cpu/listRuns))
+		how := fmt.Sprintf("%s; %d rounds after 1 warm-up, kinds interleaved; server CPU %s per list", k.how, listRuns, benchutil.Dur(st.cpu/listRuns))
 		rows = append(rows, result{fmt.Sprintf("list %d pods: %s", listPods, k.name), value, how})
 	}
 	return rows, nil

@@ -1,27 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/skiff/skiff/bench/internal/benchutil"
 )
 
 // readyPoll is how often /readyz is asked while a server starts.
@@ -32,42 +26,12 @@ type proc struct {
 	cmd     *exec.Cmd
 	dataDir string
 	port    int
-	log     *syncBuffer
+	log     *benchutil.SyncBuffer
 	done    chan struct{}
 	// startup is spawn to the first 200 from /readyz.
 	startup time.Duration
 	// shutdown is SIGTERM to exit, set by stop.
 	shutdown time.Duration
-}
-
-// syncBuffer collects the server's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the server binds it; the server then exits and
-// startServer reports that.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // startServer spawns the server on a fresh data dir and a free port and
@@ -77,12 +41,12 @@ func startServer(ctx context.Context, bin string, timeout time.Duration) (*proc,
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := benchutil.FreePort()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	p := &proc{dataDir: dir, port: port, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{dataDir: dir, port: port, log: &benchutil.SyncBuffer{}, done: make(chan struct{})}
 	// The control plane alone: the node agent has its own benchmark (bench/pods).
 	p.cmd = exec.Command(bin, "server", "--disable-agent", "--data-dir", filepath.Join(dir, "data"),
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1")
@@ -115,7 +79,7 @@ func (p *proc) waitReady(ctx context.Context, start time.Time, timeout time.Dura
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("skiff server exited before ready:\n%s", tail(p.log.String(), 20))
+			return fmt.Errorf("skiff server exited before ready:\n%s", benchutil.Tail(p.log.String(), 20))
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
@@ -131,7 +95,7 @@ func (p *proc) waitReady(ctx context.Context, start time.Time, timeout time.Dura
 		}
 		time.Sleep(readyPoll)
 	}
-	return fmt.Errorf("skiff server not ready in %v:\n%s", timeout, tail(p.log.String(), 20))
+	return fmt.Errorf("skiff server not ready in %v:\n%s", timeout, benchutil.Tail(p.log.String(), 20))
 }
 
 func (p *proc) url(path string) string {
@@ -144,8 +108,8 @@ func (p *proc) stop() {
 	defer os.RemoveAll(p.dataDir)
 	select {
 	case <-p.done:
-		logf("server pid %d had exited on its own (%v); its last output:\n%s",
-			p.cmd.Process.Pid, p.cmd.ProcessState, tail(p.log.String(), 30))
+		benchutil.Logf("server pid %d had exited on its own (%v); its last output:\n%s",
+			p.cmd.Process.Pid, p.cmd.ProcessState, benchutil.Tail(p.log.String(), 30))
 		return
 	default:
 	}
@@ -155,30 +119,17 @@ func (p *proc) stop() {
 	case <-p.done:
 		p.shutdown = time.Since(start)
 	case <-time.After(30 * time.Second):
-		logf("server pid %d ignored SIGTERM for 30 s; killing it", p.cmd.Process.Pid)
+		benchutil.Logf("server pid %d ignored SIGTERM for 30 s; killing it", p.cmd.Process.Pid)
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		p.shutdown = -1
 	}
 }
 
-// restConfig is the admin kubeconfig with throttling off and no proxy, so
-// every client talks to 127.0.0.1 directly. A Proxy func also keeps
-// client-go from sharing one transport (one TCP connection) between
-// clientsets: each config gets its own connection.
+// restConfig is the admin kubeconfig, set up by benchutil.RestConfig
+// (no throttling, no proxy, one connection per clientset).
 func (p *proc) restConfig() (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(p.dataDir, "data", "kubeconfig.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasPrefix(cfg.Host, "https://127.0.0.1:") {
-		return nil, fmt.Errorf("kubeconfig points at %s, not 127.0.0.1", cfg.Host)
-	}
-	cfg.QPS, cfg.Burst = 1e6, 1e6
-	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
-	cfg.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
-	cfg.UserAgent = "skiff-bench"
-	return cfg, nil
+	return benchutil.RestConfig(filepath.Join(p.dataDir, "data", "kubeconfig.yaml"))
 }
 
 // clients returns n clientsets, each with its own connection.
@@ -199,61 +150,9 @@ func (p *proc) clients(n int, mutate func(*rest.Config)) ([]*kubernetes.Clientse
 	return out, nil
 }
 
-// mem is a process's memory from /proc/PID/status, in bytes.
-type mem struct {
-	rss, hwm, anon, file int64
-}
-
-// String gives RSS with its split into anonymous memory (Go heap, stacks)
-// and file pages (the mapped binary), and the high-water mark.
-func (m mem) String() string {
-	return fmt.Sprintf("%s (anon %s + file %s; VmHWM %s)", mib(m.rss), mib(m.anon), mib(m.file), mib(m.hwm))
-}
-
-// memStatus reads VmRSS, VmHWM, RssAnon and RssFile of process pid.
-func memStatus(pid int) (mem, error) {
-	var m mem
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m, err
-	}
-	fields := map[string]*int64{"VmRSS:": &m.rss, "VmHWM:": &m.hwm, "RssAnon:": &m.anon, "RssFile:": &m.file}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 && f[2] == "kB" && fields[f[0]] != nil {
-			v, _ := strconv.ParseInt(f[1], 10, 64)
-			*fields[f[0]] = v << 10
-		}
-	}
-	if m.rss == 0 {
-		return m, errors.New("no VmRSS in /proc status")
-	}
-	return m, nil
-}
-
-// clockTick is USER_HZ, 100 on every Linux Go supports.
-const clockTick = 10 * time.Millisecond
-
-// cpuTime returns user+system CPU time of process pid (all threads) from
-// /proc/PID/stat, in clock ticks of 10 ms.
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+k) * clockTick
-}
-
 // memRows reports the server's RSS and high-water mark after a load test.
 func (p *proc) memRows(after string) []result {
-	m, err := memStatus(p.cmd.Process.Pid)
+	m, err := benchutil.MemStatus(p.cmd.Process.Pid)
 	if err != nil {
 		return []result{{"RSS after " + after, "error: " + err.Error(), ""}}
 	}
@@ -261,12 +160,4 @@ func (p *proc) memRows(after string) []result {
 		"RSS after " + after, m.String(),
 		"VmRSS (RssAnon + RssFile) and VmHWM from /proc/PID/status of the server right after the test",
 	}}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -5,8 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/skiff/skiff/bench/internal/benchutil"
 )
 
 const startupRuns = 5
@@ -15,45 +16,37 @@ const startupRuns = 5
 // dir, and times spawn to the first 200 from /readyz and SIGTERM to exit.
 func runStartup(ctx context.Context, b *bench) ([]result, error) {
 	var ups, downs []time.Duration
-	var mems []mem
+	var mems []benchutil.Mem
 	for i := 0; i < startupRuns; i++ {
 		p, err := startServer(ctx, b.skiff, 60*time.Second)
 		if err != nil {
 			return nil, err
 		}
-		if m, err := memStatus(p.cmd.Process.Pid); err == nil {
+		if m, err := benchutil.MemStatus(p.cmd.Process.Pid); err == nil {
 			mems = append(mems, m)
 		}
 		p.stop()
-		logf("  run %d: ready in %s, stopped in %s", i+1, dur(p.startup), dur(p.shutdown))
+		benchutil.Logf("  run %d: ready in %s, stopped in %s", i+1, benchutil.Dur(p.startup), benchutil.Dur(p.shutdown))
 		ups = append(ups, p.startup)
 		downs = append(downs, p.shutdown)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 	}
-	runs := list(ups)
+	runs := benchutil.Durs(ups)
 	rows := []result{
-		{"`skiff server` start to /readyz 200", fmt.Sprintf("median %s, max %s", dur(median(ups)), dur(maxOf(ups))),
+		{"`skiff server` start to /readyz 200", fmt.Sprintf("median %s, max %s", benchutil.Dur(benchutil.Median(ups)), benchutil.Dur(benchutil.MaxOf(ups))),
 			fmt.Sprintf("%d runs, each a fresh empty data dir; time from exec to the first 200 of GET /readyz over HTTPS, polled every %s (runs: %s)",
 				startupRuns, readyPoll, runs)},
-		{"SIGTERM to process exit", fmt.Sprintf("median %s, max %s", dur(median(downs)), dur(maxOf(downs))),
+		{"SIGTERM to process exit", fmt.Sprintf("median %s, max %s", benchutil.Dur(benchutil.Median(downs)), benchutil.Dur(benchutil.MaxOf(downs))),
 			fmt.Sprintf("same %d runs, stopped right after ready", startupRuns)},
 	}
 	if len(mems) > 0 {
-		slices.SortFunc(mems, func(a, b mem) int { return cmp.Compare(a.rss, b.rss) })
+		slices.SortFunc(mems, func(a, b benchutil.Mem) int { return cmp.Compare(a.RSS, b.RSS) })
 		rows = append(rows, result{"RSS right after ready", mems[len(mems)/2].String(),
 			"the run with the median VmRSS, read right after /readyz first answered 200"})
 	}
 	return rows, nil
-}
-
-func list(ds []time.Duration) string {
-	s := make([]string, len(ds))
-	for i, d := range ds {
-		s[i] = dur(d)
-	}
-	return strings.Join(s, ", ")
 }
 
 // runIdle measures the RSS of a server left alone after start.
@@ -68,17 +61,17 @@ func runIdle(ctx context.Context, b *bench) ([]result, error) {
 	}
 	defer p.stop()
 	pid := p.cmd.Process.Pid
-	cpu0 := cpuTime(pid)
-	logf("  idle for %s", wait)
+	cpu0 := benchutil.CPUTime(pid)
+	benchutil.Logf("  idle for %s", wait)
 	select {
 	case <-time.After(wait):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-p.done:
-		return nil, fmt.Errorf("server exited while idle:\n%s", tail(p.log.String(), 20))
+		return nil, fmt.Errorf("server exited while idle:\n%s", benchutil.Tail(p.log.String(), 20))
 	}
-	cpu := cpuTime(pid) - cpu0
-	m, err := memStatus(pid)
+	cpu := benchutil.CPUTime(pid) - cpu0
+	m, err := benchutil.MemStatus(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +82,7 @@ func runIdle(ctx context.Context, b *bench) ([]result, error) {
 	}
 	return []result{
 		{label, m.String(), how},
-		{fmt.Sprintf("idle CPU over %s", wait), fmt.Sprintf("%s (%.2f%% of one core)", dur(cpu), 100*cpu.Seconds()/wait.Seconds()),
+		{fmt.Sprintf("idle CPU over %s", wait), fmt.Sprintf("%s (%.2f%% of one core)", benchutil.Dur(cpu), 100*cpu.Seconds()/wait.Seconds()),
 			"utime+stime from /proc/PID/stat over the idle wait (10 ms ticks)"},
 	}, nil
 }

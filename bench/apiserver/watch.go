@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiff/skiff/bench/internal/benchutil"
 )
 
 const (
@@ -139,9 +141,9 @@ func runWatch(ctx context.Context, b *bench) ([]result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start watches: %w", err)
 	}
-	logf("  %d watches open from resourceVersion %s; writing %d ConfigMaps with %d clients", len(ws), l.ResourceVersion, burst, burstWriters)
+	benchutil.Logf("  %d watches open from resourceVersion %s; writing %d ConfigMaps with %d clients", len(ws), l.ResourceVersion, burst, burstWriters)
 	pid := p.cmd.Process.Pid
-	srvCPU0, selfCPU0 := cpuTime(pid), cpuTime(os.Getpid())
+	srvCPU0, selfCPU0 := benchutil.CPUTime(pid), benchutil.CPUTime(os.Getpid())
 	clk := &burstClock{base: time.Now(), sent: make([]atomic.Int64, burst)}
 	results := make([]watcherResult, len(ws))
 	var wg sync.WaitGroup
@@ -154,7 +156,7 @@ func runWatch(ctx context.Context, b *bench) ([]result, error) {
 		cancel()
 	}
 	wg.Wait()
-	srvCPU, selfCPU := cpuTime(pid)-srvCPU0, cpuTime(os.Getpid())-selfCPU0
+	srvCPU, selfCPU := benchutil.CPUTime(pid)-srvCPU0, benchutil.CPUTime(os.Getpid())-selfCPU0
 	if werr != nil {
 		return nil, fmt.Errorf("burst writes: %w", werr)
 	}
@@ -191,11 +193,11 @@ func watchRows(results []watcherResult, clk *burstClock, writeTime, srvCPU, self
 	how := fmt.Sprintf("%d client-go Watches (JSON, each its own connection) on ConfigMaps in one namespace from the current resourceVersion; %d creates from %d concurrent clients", watchers, burst, burstWriters)
 	return []result{
 		{"watch fan-out: events delivered", check, how},
-		{"watch fan-out: delivery latency", fmt.Sprintf("%s, max %s", p50p99(lats), dur(maxOf(lats))),
+		{"watch fan-out: delivery latency", fmt.Sprintf("%s, max %s", p50p99(lats), benchutil.Dur(benchutil.MaxOf(lats))),
 			"per event and watcher: time the watcher's goroutine got the decoded event minus the time taken just before the Create call was sent (monotonic clock, same process)"},
-		{"watch fan-out: burst of creates", fmt.Sprintf("%s (%s)", dur(writeTime), rate(burst, writeTime)), "wall time of the 1,000 creates while 100 watches are open"},
-		{"watch fan-out: until all watchers saw all events", dur(last.Sub(clk.base)), "first create sent to the last watcher receiving its 1,000th event"},
-		{"watch fan-out: CPU during the burst", fmt.Sprintf("server %s, bench client %s", dur(srvCPU), dur(selfCPU)),
+		{"watch fan-out: burst of creates", fmt.Sprintf("%s (%s)", benchutil.Dur(writeTime), rate(burst, writeTime)), "wall time of the 1,000 creates while 100 watches are open"},
+		{"watch fan-out: until all watchers saw all events", benchutil.Dur(last.Sub(clk.base)), "first create sent to the last watcher receiving its 1,000th event"},
+		{"watch fan-out: CPU during the burst", fmt.Sprintf("server %s, bench client %s", benchutil.Dur(srvCPU), benchutil.Dur(selfCPU)),
 			"utime+stime of the server and of this bench process (which decodes 100,000 JSON events) over the burst; both share the 2 cores"},
 	}, err
 }

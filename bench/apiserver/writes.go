@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiff/skiff/bench/internal/benchutil"
 )
 
 // benchNS is the namespace every section writes to.
@@ -134,17 +136,17 @@ func runWrites(ctx context.Context, b *bench) ([]result, error) {
 		clients, total int
 		prefix         string
 	}{{1, seqCreates, "one"}, {concClients, concCreates, "many"}} {
-		logf("  %d creates with %d client(s)", phase.total, phase.clients)
-		cpu0 := cpuTime(pid)
+		benchutil.Logf("  %d creates with %d client(s)", phase.total, phase.clients)
+		cpu0 := benchutil.CPUTime(pid)
 		lats, elapsed, err := createConfigMaps(ctx, clients[:phase.clients], phase.prefix, phase.total)
 		if err != nil {
 			return rows, fmt.Errorf("%d clients: %w", phase.clients, err)
 		}
-		cpu := cpuTime(pid) - cpu0
+		cpu := benchutil.CPUTime(pid) - cpu0
 		who := clientsLabel(phase.clients)
 		how := fmt.Sprintf("%d typed-client ConfigMap creates (~300 B each) from %s, each client its own HTTP/2 connection, no client throttling; after %d warm-up creates", phase.total, who, warmups)
 		rows = append(rows,
-			result{"create ConfigMap, " + who + ": throughput", rate(phase.total, elapsed), how + fmt.Sprintf("; wall time %s", dur(elapsed))},
+			result{"create ConfigMap, " + who + ": throughput", rate(phase.total, elapsed), how + fmt.Sprintf("; wall time %s", benchutil.Dur(elapsed))},
 			result{"create ConfigMap, " + who + ": latency", p50p99(lats), "per Create call, client side"},
 			result{"create ConfigMap, " + who + ": server CPU", cpuPer(cpu, phase.total), "server utime+stime from /proc/PID/stat over the phase"},
 		)
@@ -184,12 +186,12 @@ func runGet(ctx context.Context, b *bench) ([]result, error) {
 	if _, _, err := parallel(ctx, 1, warmups, get); err != nil {
 		return nil, err
 	}
-	cpu0 := cpuTime(p.cmd.Process.Pid)
+	cpu0 := benchutil.CPUTime(p.cmd.Process.Pid)
 	lats, elapsed, err := parallel(ctx, 1, gets, get)
 	if err != nil {
 		return nil, err
 	}
-	cpu := cpuTime(p.cmd.Process.Pid) - cpu0
+	cpu := benchutil.CPUTime(p.cmd.Process.Pid) - cpu0
 	return []result{
 		{"get one ConfigMap: latency", p50p99(lats),
 			fmt.Sprintf("%d sequential typed-client Gets of one object by name (%s), after %d warm-up gets", gets, rate(gets, elapsed), warmups)},
