@@ -15,6 +15,7 @@ import (
 func newAgentCommand() *cobra.Command {
 	cfg := agent.DefaultConfig()
 	var af agentFlags
+	var sim simulateFlags
 	var serverURL, token, tokenFile, dataDir, logLevel string
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token TOKEN",
@@ -23,9 +24,6 @@ func newAgentCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(logLevel)
 			if err != nil {
-				return err
-			}
-			if err := af.complete(&cfg); err != nil {
 				return err
 			}
 			if tokenFile != "" {
@@ -37,6 +35,15 @@ func newAgentCommand() *cobra.Command {
 			}
 			if serverURL == "" || token == "" {
 				return errors.New("--server and --token (or --token-file) are required")
+			}
+			if sim.cfg.Count > 0 {
+				if err := sim.complete(af.labels); err != nil {
+					return err
+				}
+				return sim.run(cmd.Context(), log, serverURL, token, dataDir)
+			}
+			if err := af.complete(&cfg); err != nil {
+				return err
 			}
 			cfg.Log = log
 			cfg.DataDir = filepath.Join(dataDir, "agent")
@@ -53,5 +60,6 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&dataDir, "data-dir", "/var/lib/skiff", "directory for the agent's state")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	af.register(f, &cfg)
+	sim.register(f)
 	return cmd
 }

@@ -57,15 +57,22 @@ func (f *agentFlags) complete(cfg *agent.Config) error {
 		return fmt.Errorf("--service-cidr: %w", err)
 	}
 	cfg.InsecureRegistries = f.insecureRegistries
-	for _, l := range f.labels {
+	cfg.Labels, err = parseLabels(f.labels)
+	return err
+}
+
+// parseLabels reads --node-label values; nil when there are none.
+func parseLabels(list []string) (map[string]string, error) {
+	var labels map[string]string
+	for _, l := range list {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || k == "" {
-			return fmt.Errorf("--node-label %q: want key=value", l)
+			return nil, fmt.Errorf("--node-label %q: want key=value", l)
 		}
-		if cfg.Labels == nil {
-			cfg.Labels = map[string]string{}
+		if labels == nil {
+			labels = map[string]string{}
 		}
-		cfg.Labels[k] = v
+		labels[k] = v
 	}
-	return nil
+	return labels, nil
 }

@@ -73,11 +73,29 @@ func runAgent(ctx context.Context, cfg Config, creds *credentials, apiHost strin
 
 // nodeClient is an API client with a node's client certificate.
 func nodeClient(host string, nc *auth.NodeCredentials) (kubernetes.Interface, error) {
-	cfg := &rest.Config{
+	return kubernetes.NewForConfig(nodeRestConfig(host, nc))
+}
+
+func nodeRestConfig(host string, nc *auth.NodeCredentials) *rest.Config {
+	return &rest.Config{
 		Host: host, QPS: 50, Burst: 100, UserAgent: "skiff-agent",
 		TLSClientConfig: rest.TLSClientConfig{CAFile: nc.CAFile, CertFile: nc.ClientCert, KeyFile: nc.ClientKey},
 	}
-	return kubernetes.NewForConfig(cfg)
+}
+
+// JoinClient joins the server with the token as node, keeping the
+// credentials in dir (or reusing those there), and returns a client
+// configuration with them. `skiff agent --simulate` runs its nodes with it.
+func JoinClient(ctx context.Context, server, token, node, dir string) (*rest.Config, error) {
+	tok, err := auth.ParseJoinToken(token)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := auth.Join(ctx, server, tok, node, nil, dir)
+	if err != nil {
+		return nil, err
+	}
+	return nodeRestConfig(strings.TrimSuffix(server, "/"), nc), nil
 }
 
 // agentServing loads an agent's serving certificate; callers must present
