@@ -96,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	s.discovery = newDiscovery(cfg.Resources)
 	s.openapi = newOpenAPI(cfg.Resources, scheme, cfg.Version.GitVersion)
 	s.metrics = newMetrics(cfg.Metrics)
-	s.admission = &admission{s: s}
+	s.admission = newAdmission(s)
 	s.handler = s.buildChain()
 	return s, nil
 }

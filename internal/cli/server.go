@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,8 @@ func newServerCommand() *cobra.Command {
 	f.DurationVar(&cfg.CompactionRetention, "compaction-retention", cfg.CompactionRetention, "store history kept for watches to resume in")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "run no node agent (and no containerd) in the server")
+	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "run no scheduler in the server")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may miss heartbeats before it is marked Unknown and its pods are evicted after their tolerations")
 	af.register(f, &cfg.Agent)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -79,6 +80,7 @@ func nodeClient(host string, nc *auth.NodeCredentials) (kubernetes.Interface, er
 func nodeRestConfig(host string, nc *auth.NodeCredentials) *rest.Config {
 	return &rest.Config{
 		Host: host, QPS: 50, Burst: 100, UserAgent: "skiff-agent",
+		ContentConfig:   rest.ContentConfig{ContentType: runtime.ContentTypeProtobuf, AcceptContentTypes: runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON},
 		TLSClientConfig: rest.TLSClientConfig{CAFile: nc.CAFile, CertFile: nc.ClientCert, KeyFile: nc.ClientKey},
 	}
 }

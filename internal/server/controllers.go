@@ -15,9 +15,42 @@ import (
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/nodeipam"
+	"github.com/skiff/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff/skiff/internal/leader"
+	"github.com/skiff/skiff/internal/scheduler"
 )
 
-// runControllers runs the control loops as API clients until ctx ends.
+// runControlPlane runs the controllers and the scheduler as API clients
+// until ctx ends, each while it holds its lease (kube-controller-manager
+// and kube-scheduler in kube-system), so that several servers sharing an
+// etcd cluster run one of each.
+func runControlPlane(ctx context.Context, cfg *rest.Config, sc Config) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controllers: %w", err)
+	}
+	id := leader.Identity(sc.DataDir)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return leader.Run(gctx, client, "kube-controller-manager", id, sc.Log, func(ctx context.Context) error {
+			return runControllers(ctx, cfg, sc)
+		})
+	})
+	if !sc.DisableScheduler {
+		g.Go(func() error {
+			return leader.Run(gctx, client, "kube-scheduler", id, sc.Log, func(ctx context.Context) error {
+				sched, err := scheduler.New(scheduler.Config{Client: client, Log: sc.Log})
+				if err != nil {
+					return err
+				}
+				return sched.Run(ctx)
+			})
+		})
+	}
+	return g.Wait()
+}
+
+// runControllers runs the control loops until ctx ends.
 func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	log := sc.Log
 	client, err := kubernetes.NewForConfig(cfg)
@@ -38,7 +71,10 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 		return err
 	}
 
+	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
+
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return lifecycle.Start(gctx) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })

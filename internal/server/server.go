@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 
@@ -45,6 +46,12 @@ type Config struct {
 	NodeCIDRMaskSize int
 	// DisableAgent runs no node agent inside the server.
 	DisableAgent bool
+	// DisableScheduler runs no scheduler inside the server (another one,
+	// e.g. `skiff scheduler`, places the pods).
+	DisableScheduler bool
+	// NodeMonitorGracePeriod is how long a node may miss heartbeats before
+	// it is marked Unknown and tainted unreachable (40 s).
+	NodeMonitorGracePeriod time.Duration
 	// Agent configures the agent inside the server.
 	Agent        agent.Config
 	SkiffVersion string
@@ -138,6 +145,9 @@ func Run(ctx context.Context, cfg Config) error {
 		Host: "https://127.0.0.1:" + strconv.Itoa(port), BearerToken: loopbackToken,
 		TLSClientConfig: rest.TLSClientConfig{CAData: creds.ca.PEM}, QPS: 1000, Burst: 2000,
 		UserAgent: "skiff-controller-manager",
+		// Protobuf, as Kubernetes' own components talk: a third of the
+		// JSON's size and much cheaper to encode and decode on both ends.
+		ContentConfig: rest.ContentConfig{ContentType: runtime.ContentTypeProtobuf, AcceptContentTypes: runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON},
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return api.Serve(gctx, l, creds.tlsConfig()) })
@@ -145,7 +155,7 @@ func Run(ctx context.Context, cfg Config) error {
 		c := &store.Compactor{Store: st, Retention: cfg.CompactionRetention, Log: log}
 		return c.Start(gctx)
 	})
-	g.Go(func() error { return runControllers(gctx, loopback, cfg) })
+	g.Go(func() error { return runControlPlane(gctx, loopback, cfg) })
 	if !cfg.DisableAgent {
 		g.Go(func() error { return runAgent(gctx, cfg, creds, loopback.Host) })
 	}
