@@ -16,6 +16,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/nodeipam"
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff/skiff/internal/controller/serviceaccount"
 	"github.com/skiff/skiff/internal/leader"
 	"github.com/skiff/skiff/internal/scheduler"
 )
@@ -71,10 +72,12 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 		return err
 	}
 
+	sa := serviceaccount.New(client, factory, cfg.CAData, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return lifecycle.Start(gctx) })
+	g.Go(func() error { return sa.Start(gctx, 2) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })
