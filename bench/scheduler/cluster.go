@@ -120,7 +120,11 @@ func startCluster(ctx context.Context, b *bench, nodes, zones int) (*cluster, er
 	c.cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	c.cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	c.client = kubernetes.NewForConfigOrDie(c.cfg)
-	c.sched, err = spawn("scheduler", b.skiff, "scheduler", "--kubeconfig", kubeconfig)
+	schedArgs := []string{"scheduler", "--kubeconfig", kubeconfig}
+	if b.debug != "" {
+		schedArgs = append(schedArgs, "--debug-address", b.debug)
+	}
+	c.sched, err = spawn("scheduler", b.skiff, schedArgs...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type bench struct {
 	memPods int
 	rate    int
 	seconds int
+	debug   string // the scheduler's --debug-address, for profiling
 }
 
 var sections = []benchutil.Section[*bench]{
@@ -49,6 +50,7 @@ func main() {
 	memPods := flag.Int("memory-pods", 30000, "pods in the memory section")
 	rate := flag.Int("rate", 100, "pods per second in the latency section")
 	seconds := flag.Int("seconds", 30, "length of the latency section's arrivals")
+	debug := flag.String("scheduler-debug-address", "", "run the scheduler with --debug-address (pprof, metrics) on this loopback address")
 	flag.Parse()
 
 	chosen, err := benchutil.Choose(sections, *only)
@@ -69,7 +71,7 @@ func main() {
 	defer rm()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer cancel()
-	b := &bench{skiff: cp, nodes: *nodes, pods: *pods, memPods: *memPods, rate: *rate, seconds: *seconds}
+	b := &bench{skiff: cp, nodes: *nodes, pods: *pods, memPods: *memPods, rate: *rate, seconds: *seconds, debug: *debug}
 	rows, failed := benchutil.RunAll(ctx, b, chosen, benchutil.Accounting{CPU: benchutil.OwnCPU, What: "this bench and its server, scheduler and simulated nodes"})
 	table := benchutil.Render("skiff scheduler benchmark", *skiff+" (sha256 "+sum+")", rows)
 	fmt.Print(table)

@@ -65,6 +65,7 @@ func patchTypeOf(r *http.Request) (types.PatchType, error) {
 // patchFunc applies a JSON, merge or strategic merge patch to the current
 // object's JSON.
 func (h *resourceHandler) patchFunc(req *request, pt types.PatchType, patch []byte) updateFunc {
+	explicitRV := patchSetsResourceVersion(pt, patch)
 	return func(cur runtime.Object) (runtime.Object, error) {
 		cur = cur.DeepCopyObject()
 		cur.GetObjectKind().SetGroupVersionKind(h.res.GVK())
@@ -77,8 +78,43 @@ func (h *resourceHandler) patchFunc(req *request, pt types.PatchType, patch []by
 			return nil, err
 		}
 		info, _ := serializerFor(h.s.codecs, mediaJSON)
-		return h.decodeWith(req, info, patched)
+		obj, err := h.decodeWith(req, info, patched)
+		if err != nil {
+			return nil, err
+		}
+		if !explicitRV {
+			// The resourceVersion came from the object patched, not from
+			// the client: a race with another writer is retried, not
+			// reported as a conflict.
+			objMeta(obj).SetResourceVersion("")
+		}
+		return obj, nil
 	}
+}
+
+// patchSetsResourceVersion says the patch itself names a resourceVersion,
+// which makes it a precondition.
+func patchSetsResourceVersion(pt types.PatchType, patch []byte) bool {
+	if pt == types.JSONPatchType {
+		var ops []struct {
+			Path string `json:"path"`
+		}
+		if json.Unmarshal(patch, &ops) != nil {
+			return false
+		}
+		for _, op := range ops {
+			if op.Path == "/metadata/resourceVersion" {
+				return true
+			}
+		}
+		return false
+	}
+	var m struct {
+		Metadata struct {
+			ResourceVersion *string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	return json.Unmarshal(patch, &m) == nil && m.Metadata.ResourceVersion != nil
 }
 
 func applyPatch(pt types.PatchType, orig, patch []byte, schema runtime.Object) ([]byte, error) {
@@ -151,6 +187,10 @@ func (h *resourceHandler) applyFunc(req *request, body []byte, opts *writeOption
 		} else {
 			live = live.DeepCopyObject()
 		}
-		return h.fm.apply(live, applied.DeepCopy(), manager, opts.sub, force)
+		obj, err := h.fm.apply(live, applied.DeepCopy(), manager, opts.sub, force)
+		if err == nil && applied.GetResourceVersion() == "" {
+			objMeta(obj).SetResourceVersion("") // not a precondition: retry races
+		}
+		return obj, err
 	}, nil
 }

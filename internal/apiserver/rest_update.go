@@ -149,13 +149,16 @@ func (h *resourceHandler) tryUpdate(ctx context.Context, cur, obj runtime.Object
 }
 
 // prepareUpdate keeps what the client may not change and applies the
-// strategy. For /status only status changes; for the main resource status
-// is kept.
+// strategy. For /status only status (and annotations) change; for the
+// main resource status is kept.
 func (h *resourceHandler) prepareUpdate(obj, cur runtime.Object, sub string) runtime.Object {
 	switch sub {
 	case "status":
+		// Status, and annotations as Kubernetes' status strategies let
+		// through (the deployment controller records the revision so).
 		next := cur.DeepCopyObject()
 		copyStatus(next, obj)
+		objMeta(next).SetAnnotations(objMeta(obj).GetAnnotations())
 		obj = next
 	case "finalize":
 		next := cur.DeepCopyObject().(*corev1.Namespace)

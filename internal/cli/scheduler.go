@@ -3,6 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,7 +23,7 @@ import (
 // API server, for a server started with --disable-scheduler or for
 // several schedulers sharing one lease.
 func newSchedulerCommand() *cobra.Command {
-	var kubeconfig, logLevel, name, identity string
+	var kubeconfig, logLevel, name, identity, debugAddr string
 	var leaderElect bool
 	cmd := &cobra.Command{
 		Use:   "scheduler --kubeconfig FILE",
@@ -43,6 +49,9 @@ func newSchedulerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if debugAddr != "" {
+				serveDebug(cmd.Context(), debugAddr, log)
+			}
 			run := func(ctx context.Context) error {
 				s, err := scheduler.New(scheduler.Config{Client: client, SchedulerName: name, Log: log})
 				if err != nil {
@@ -65,5 +74,25 @@ func newSchedulerCommand() *cobra.Command {
 	f.BoolVar(&leaderElect, "leader-elect", true, "hold the kube-system/kube-scheduler Lease while scheduling")
 	f.StringVar(&identity, "leader-elect-identity", "", "identity in the lease (default: host name and a hash of --kubeconfig)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&debugAddr, "debug-address", "", "serve /metrics and /debug/pprof over plain HTTP on this address (e.g. 127.0.0.1:10251)")
 	return cmd
+}
+
+// serveDebug serves Prometheus metrics and pprof until ctx ends.
+func serveDebug(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug server", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
 }

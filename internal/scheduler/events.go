@@ -3,6 +3,7 @@ package scheduler
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -15,7 +16,7 @@ import (
 func (s *Scheduler) setupInformers() {
 	pods := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed)
-	}))
+	}), informers.WithTransform(StripManagedFields))
 	s.podInf = pods.Core().V1().Pods().Informer()
 	s.podLister = pods.Core().V1().Pods().Lister()
 	_, _ = s.podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -165,4 +166,14 @@ func hasVolumeClaims(qp *queuedPod) bool {
 		}
 	}
 	return false
+}
+
+// StripManagedFields is an informer transform that drops managedFields
+// from cached objects: they are half of a pod's size and the scheduler
+// and controllers do not read them.
+func StripManagedFields(obj interface{}) (interface{}, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }

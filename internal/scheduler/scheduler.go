@@ -107,7 +107,9 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Factory == nil {
-		cfg.Factory = informers.NewSharedInformerFactory(cfg.Client, 0)
+		// Managed fields are half of a cached pod and nothing here reads
+		// them.
+		cfg.Factory = informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTransform(StripManagedFields))
 	}
 	s := &Scheduler{
 		cfg: cfg, client: cfg.Client, factory: cfg.Factory, log: cfg.Log.With("component", "scheduler"),

@@ -12,10 +12,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/nodeipam"
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
 	"github.com/skiff/skiff/internal/leader"
 	"github.com/skiff/skiff/internal/scheduler"
@@ -62,7 +64,9 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	if err != nil {
 		return fmt.Errorf("controllers: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	// Cached objects without managedFields: half the memory, and nothing
+	// here reads them (updates without them keep the stored ones).
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(scheduler.StripManagedFields))
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 
 	ns := namespace.New(client, md, factory, log)
@@ -73,11 +77,17 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	}
 
 	sa := serviceaccount.New(client, factory, cfg.CAData, log)
+	rs := replicaset.New(client, factory, log)
+	rc := replicaset.NewReplicationManager(client, factory, log)
+	deploy := deployment.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return lifecycle.Start(gctx) })
 	g.Go(func() error { return sa.Start(gctx, 2) })
+	g.Go(func() error { return rs.Start(gctx, 5) })
+	g.Go(func() error { return rc.Start(gctx, 5) })
+	g.Go(func() error { return deploy.Start(gctx, 5) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })

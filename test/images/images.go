@@ -27,6 +27,9 @@ import (
 const (
 	Busybox    = "skiff.local/busybox:1"
 	TestServer = "skiff.local/testserver:1"
+	// Busybox2 is the same image under a second tag, for rollouts that
+	// change the image.
+	Busybox2 = "skiff.local/busybox:2"
 )
 
 // BusyboxBinary is busybox-static's binary.
@@ -47,9 +50,10 @@ func Build(dir string) (map[string]string, error) {
 	builders := []struct {
 		ref, file string
 		build     func() (v1.Image, error)
+		also      []string // more tags of the same image
 	}{
-		{Busybox, "busybox.tar", BusyboxImage},
-		{TestServer, "testserver.tar", TestServerImage},
+		{Busybox, "busybox.tar", BusyboxImage, []string{Busybox2}},
+		{TestServer, "testserver.tar", TestServerImage, nil},
 	}
 	out := map[string]string{}
 	for _, b := range builders {
@@ -58,21 +62,29 @@ func Build(dir string) (map[string]string, error) {
 			return nil, err
 		}
 		path := filepath.Join(dir, b.file)
-		if err := WriteTarball(path, b.ref, img); err != nil {
+		if err := WriteTarball(path, img, append([]string{b.ref}, b.also...)...); err != nil {
 			return nil, err
 		}
 		out[b.ref] = path
+		for _, ref := range b.also {
+			out[ref] = path
+		}
 	}
 	return out, nil
 }
 
-// WriteTarball writes img, tagged ref, as a docker-archive tarball.
-func WriteTarball(path, ref string, img v1.Image) error {
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", ref, err)
+// WriteTarball writes img, tagged with every ref, as a docker-archive
+// tarball.
+func WriteTarball(path string, img v1.Image, refs ...string) error {
+	tags := map[name.Reference]v1.Image{}
+	for _, ref := range refs {
+		tag, err := name.NewTag(ref)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", ref, err)
+		}
+		tags[tag] = img
 	}
-	if err := tarball.WriteToFile(path, tag, img); err != nil {
+	if err := tarball.MultiRefWriteToFile(path, tags); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -27,6 +27,7 @@ const (
 // pods' required affinity) score.
 type interPodAffinity struct {
 	cache     nodeCache
+	anti      antiIndex
 	prefilter stateSlot[*affinityFilterState]
 	prescore  stateSlot[*topologyScores]
 }

@@ -67,10 +67,27 @@ func (pl *interPodAffinity) PreFilter(_ context.Context, state *framework.CycleS
 		cache:         &pl.cache,
 	}
 	s.selfMatch = matchesAll(s.affinityTerms, pod)
+	// Existing pods' anti-affinity, one match per distinct term.
+	var matched []int8 // by term id: 0 unknown, 1 matches, -1 does not
+	pl.anti.begin()
 	for _, n := range snap.NodesWithRequiredAntiAffinity {
 		pos := pl.cache.position(n)
-		for _, p := range n.PodsWithRequiredAntiAffinity {
-			s.addExisting(p, pos, n, snap, 1)
+		for _, e := range pl.anti.summary(snap, pos, n) {
+			if int(e.id) >= len(matched) {
+				matched = append(matched, make([]int8, len(pl.anti.terms)-len(matched))...)
+			}
+			t := pl.anti.terms[e.id]
+			if matched[e.id] == 0 {
+				matched[e.id] = -1
+				if t.Matches(pod, s.nsLabels) {
+					matched[e.id] = 1
+				}
+			}
+			if matched[e.id] < 0 {
+				continue
+			}
+			c := s.existingFor(t.TopologyKey, snap)
+			c.add(updateDomain(c.topo, pos, n), int64(e.count))
 		}
 	}
 	pl.countIncoming(s, snap)
