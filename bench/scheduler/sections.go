@@ -170,7 +170,7 @@ func throughput(ctx context.Context, b *bench, kind podKind, label string) ([]be
 	if err != nil {
 		return nil, err
 	}
-	schedCPU0, serverCPU0, simCPU0 := benchutil.CPUTime(cl.sched.pid()), benchutil.CPUTime(cl.server.pid()), benchutil.CPUTime(cl.sim.pid())
+	schedCPU0, serverCPU0, simCPU0 := benchutil.CPUTime(cl.sched.Pid()), benchutil.CPUTime(cl.server.Pid()), benchutil.CPUTime(cl.sim.Pid())
 	start := time.Now()
 	if err := createPods(ctx, cl.client, t, kind, b.pods); err != nil {
 		return nil, fmt.Errorf("create pods: %w", err)
@@ -180,7 +180,7 @@ func throughput(ctx context.Context, b *bench, kind podKind, label string) ([]be
 	select {
 	case <-t.done:
 	case <-time.After(5 * time.Minute):
-		return nil, fmt.Errorf("only %d of %d pods bound after 5 minutes; scheduler log:\n%s", t.count(), b.pods, benchutil.Tail(cl.sched.log.String(), 20))
+		return nil, fmt.Errorf("only %d of %d pods bound after 5 minutes; scheduler log:\n%s", t.count(), b.pods, benchutil.Tail(cl.sched.Log.String(), 20))
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -200,9 +200,9 @@ func throughput(ctx context.Context, b *bench, kind podKind, label string) ([]be
 	}
 	t.mu.Unlock()
 	elapsed := last.Sub(start)
-	schedCPU := benchutil.CPUTime(cl.sched.pid()) - schedCPU0
-	serverCPU := benchutil.CPUTime(cl.server.pid()) - serverCPU0
-	simCPU := benchutil.CPUTime(cl.sim.pid()) - simCPU0
+	schedCPU := benchutil.CPUTime(cl.sched.Pid()) - schedCPU0
+	serverCPU := benchutil.CPUTime(cl.server.Pid()) - serverCPU0
+	simCPU := benchutil.CPUTime(cl.sim.Pid()) - simCPU0
 	how := fmt.Sprintf("%d pods created by %d concurrent clients (all created after %s), %d simulated nodes; first Create call to the last binding seen by a watch",
 		b.pods, creators, benchutil.Dur(created), b.nodes)
 	return []benchutil.Result{
@@ -296,7 +296,7 @@ func runMemory(ctx context.Context, b *bench) ([]benchutil.Result, error) {
 	if err := ensureNamespace(ctx, cl.client); err != nil {
 		return nil, err
 	}
-	idle, err := benchutil.MemStatus(cl.sched.pid())
+	idle, err := benchutil.MemStatus(cl.sched.Pid())
 	if err != nil {
 		return nil, err
 	}
@@ -315,12 +315,12 @@ func runMemory(ctx context.Context, b *bench) ([]benchutil.Result, error) {
 	}
 	benchutil.Logf("  %d pods bound after %v; settling 20 s", b.memPods, time.Since(start).Round(time.Second))
 	time.Sleep(20 * time.Second)
-	full, err := benchutil.MemStatus(cl.sched.pid())
+	full, err := benchutil.MemStatus(cl.sched.Pid())
 	if err != nil {
 		return nil, err
 	}
-	server, _ := benchutil.MemStatus(cl.server.pid())
-	sim, _ := benchutil.MemStatus(cl.sim.pid())
+	server, _ := benchutil.MemStatus(cl.server.Pid())
+	sim, _ := benchutil.MemStatus(cl.sim.Pid())
 	return []benchutil.Result{
 		{Figure: fmt.Sprintf("scheduler RSS, %d nodes, no pods", b.nodes), Value: idle.String(), How: "`skiff scheduler` process, /proc/PID/status"},
 		{Figure: fmt.Sprintf("scheduler RSS, %d nodes, %d pods", b.nodes, b.memPods), Value: full.String(), How: "same, 20 s after the last binding"},

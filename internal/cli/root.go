@@ -20,7 +20,7 @@ func Main(args []string) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newAgentCommand(), newVersionCommand(), newImagesCommand(), newSchedulerCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newVersionCommand(), newImagesCommand(), newSchedulerCommand(), newControllerManagerCommand())
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -53,6 +53,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "run no node agent (and no containerd) in the server")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "run no scheduler in the server")
+	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "run no controllers in the server (see skiff controller-manager)")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may miss heartbeats before it is marked Unknown and its pods are evicted after their tolerations")
 	af.register(f, &cfg.Agent)
 	return cmd

@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -34,11 +37,13 @@ func runControlPlane(ctx context.Context, cfg *rest.Config, sc Config) error {
 	}
 	id := leader.Identity(sc.DataDir)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return leader.Run(gctx, client, "kube-controller-manager", id, sc.Log, func(ctx context.Context) error {
-			return runControllers(ctx, cfg, sc)
+	if !sc.DisableControllers {
+		g.Go(func() error {
+			return leader.Run(gctx, client, "kube-controller-manager", id, sc.Log, func(ctx context.Context) error {
+				return runControllers(ctx, cfg, sc)
+			})
 		})
-	})
+	}
 	if !sc.DisableScheduler {
 		g.Go(func() error {
 			return leader.Run(gctx, client, "kube-scheduler", id, sc.Log, func(ctx context.Context) error {
@@ -51,6 +56,35 @@ func runControlPlane(ctx context.Context, cfg *rest.Config, sc Config) error {
 		})
 	}
 	return g.Wait()
+}
+
+// ControllerManagerConfig configures the controllers run apart from the
+// server (`skiff controller-manager`).
+type ControllerManagerConfig struct {
+	ClusterCIDR            *net.IPNet
+	NodeCIDRMaskSize       int
+	NodeMonitorGracePeriod time.Duration
+	// Identity is the holder identity in the kube-controller-manager lease;
+	// empty runs without leader election.
+	Identity string
+	Log      *slog.Logger
+}
+
+// RunControllerManager runs the controllers against the API server cfg
+// points at until ctx ends, holding the kube-system/kube-controller-manager
+// lease while they run (unless Identity is empty).
+func RunControllerManager(ctx context.Context, cfg *rest.Config, c ControllerManagerConfig) error {
+	sc := Config{ClusterCIDR: c.ClusterCIDR, NodeCIDRMaskSize: c.NodeCIDRMaskSize, NodeMonitorGracePeriod: c.NodeMonitorGracePeriod, Log: c.Log}
+	if c.Identity == "" {
+		return runControllers(ctx, cfg, sc)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("controllers: %w", err)
+	}
+	return leader.Run(ctx, client, "kube-controller-manager", c.Identity, c.Log, func(ctx context.Context) error {
+		return runControllers(ctx, cfg, sc)
+	})
 }
 
 // runControllers runs the control loops until ctx ends.

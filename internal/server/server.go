@@ -49,6 +49,9 @@ type Config struct {
 	// DisableScheduler runs no scheduler inside the server (another one,
 	// e.g. `skiff scheduler`, places the pods).
 	DisableScheduler bool
+	// DisableControllers runs no controllers inside the server (`skiff
+	// controller-manager` runs them).
+	DisableControllers bool
 	// NodeMonitorGracePeriod is how long a node may miss heartbeats before
 	// it is marked Unknown and tainted unreachable (40 s).
 	NodeMonitorGracePeriod time.Duration

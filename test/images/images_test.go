@@ -18,9 +18,13 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := slices.Sorted(maps.Keys(built)); !slices.Equal(got, []string{Busybox, TestServer}) {
+	if got := slices.Sorted(maps.Keys(built)); !slices.Equal(got, []string{Busybox, Busybox2, TestServer}) {
 		t.Fatalf("built %v", got)
 	}
+	if built[Busybox2] != built[Busybox] {
+		t.Fatalf("%s is not in the busybox tarball", Busybox2)
+	}
+	readImage(t, built[Busybox2], Busybox2)
 
 	bb := readImage(t, built[Busybox], Busybox)
 	files := layerFiles(t, bb)
