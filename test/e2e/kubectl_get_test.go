@@ -14,7 +14,8 @@ import (
 
 // TestGetOutputFormats checks the printed forms kubectl users rely on.
 func TestGetOutputFormats(t *testing.T) {
-	s := startServer(t)
+	// API semantics only: no controller may change the Deployment.
+	s := startServer(t, "--disable-controllers")
 	s.mustKubectl("apply", "-f", "testdata/app.yaml")
 
 	table := s.mustKubectl("get", "deployments")

@@ -11,7 +11,8 @@ import (
 
 // TestLabelAnnotatePatch covers label, annotate and the three patch types.
 func TestLabelAnnotatePatch(t *testing.T) {
-	s := startServer(t)
+	// API semantics only: no controller may change the Deployment.
+	s := startServer(t, "--disable-controllers")
 	s.mustKubectl("apply", "-f", "testdata/app.yaml")
 	contains(t, s.mustKubectl("label", "deploy", "web", "tier=frontend"), "deployment.apps/web labeled")
 	contains(t, s.mustKubectl("annotate", "deploy", "web", "team=payments"), "deployment.apps/web annotated")

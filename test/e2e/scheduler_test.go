@@ -309,3 +309,51 @@ value: 1000
 		contains(t, out, "pod/low-b", "on node sim-1")
 	})
 }
+
+// TestSchedulerLeaderElection runs two `skiff scheduler` processes against
+// a server without its own: one holds the kube-system/kube-scheduler
+// lease and binds pods; when it dies the other takes over.
+func TestSchedulerLeaderElection(t *testing.T) {
+	s := startServer(t, "--disable-scheduler")
+	startSimulator(t, s, "--simulate", "1", "--simulate-prefix", "le")
+	var scheds []*agentProc
+	for _, id := range []string{"sched-a", "sched-b"} {
+		a := &agentProc{t: t, args: []string{"scheduler", "--kubeconfig", s.kubeconfig, "--leader-elect-identity", id}}
+		a.start()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s log:\n%s", id, a.log.String())
+			}
+			a.kill()
+		})
+		scheds = append(scheds, a)
+	}
+	holder := func() string {
+		out, _ := s.kubectl("get", "lease", "kube-scheduler", "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}")
+		return out
+	}
+	var first string
+	eventually(t, 30*time.Second, "a scheduler holds the lease", func() bool {
+		first = holder()
+		return first == "sched-a" || first == "sched-b"
+	})
+	s.mustKubectl("run", "one", "--image=skiff.local/busybox:1")
+	eventually(t, 30*time.Second, "pod one bound", func() bool {
+		out, _ := s.kubectl("get", "pod", "one", "-o", "jsonpath={.spec.nodeName}")
+		return out == "le-0"
+	})
+	leader := scheds[0]
+	if first == "sched-b" {
+		leader = scheds[1]
+	}
+	leader.kill() // no release: the other waits for the lease to expire
+	eventually(t, 45*time.Second, "the other scheduler takes the lease", func() bool {
+		h := holder()
+		return h != "" && h != first
+	})
+	s.mustKubectl("run", "two", "--image=skiff.local/busybox:1")
+	eventually(t, 30*time.Second, "pod two bound by the new leader", func() bool {
+		out, _ := s.kubectl("get", "pod", "two", "-o", "jsonpath={.spec.nodeName}")
+		return out == "le-0"
+	})
+}

@@ -31,9 +31,6 @@ spec:
       - name: web
         image: skiff.local/busybox:1
         command: ["sleep", "3600"]
-        readinessProbe:
-          exec: {command: ["true"]}
-          periodSeconds: 1
 `
 
 // rolloutWatch follows the pods of app=web and records the extremes the
