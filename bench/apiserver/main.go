@@ -89,16 +89,7 @@ func main() {
 
 	b := &bench{skiff: bin, quick: *quick, name: *skiff, sum: sum}
 	rows, failed := benchutil.RunAll(ctx, b, chosen, benchutil.Accounting{CPU: benchutil.OwnCPU, What: "this bench and its servers"})
-	table := benchutil.Render("skiff apiserver benchmark", b.name+" (sha256 "+b.sum+")", rows)
-	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			failed = true
-		}
-	}
-	if failed {
-		fmt.Fprintln(os.Stderr, "FAILED: some sections failed; see the table")
+	if !benchutil.Publish("skiff apiserver benchmark", b.name+" (sha256 "+b.sum+")", rows, *out, failed) {
 		cleanup()
 		os.Exit(1)
 	}

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -38,36 +37,18 @@ func main() {
 	only := flag.String("only", "", "comma-separated sections to run (default all): "+benchutil.SectionNames(sections))
 	out := flag.String("out", "", "also write the markdown table to this file")
 	flag.Parse()
-	chosen, err := benchutil.Choose(sections, *only)
+	chosen, cp, sum, rm, err := benchutil.Setup(sections, *only, *skiff)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	bin, err := filepath.Abs(*skiff)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	cp, sum, rm, err := benchutil.Snapshot(bin)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "copy skiff binary:", err)
-		os.Exit(2)
-	}
-	defer rm()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer cancel()
-	rows, failed := benchutil.RunAll(ctx, &bench{skiff: cp}, chosen, benchutil.Accounting{CPU: benchutil.OwnCPU, What: "this bench and the processes it started"})
-	table := benchutil.Render("skiff controllers benchmark", *skiff+" (sha256 "+sum+")", rows)
-	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			failed = true
-		}
-	}
-	if failed {
-		fmt.Fprintln(os.Stderr, "FAILED: some sections failed; see the table")
-		rm()
+	b := &bench{skiff: cp}
+	rows, failed := benchutil.RunAll(ctx, b, chosen, benchutil.Accounting{CPU: benchutil.OwnCPU, What: "this bench and the processes it started"})
+	ok := benchutil.Publish("skiff controllers benchmark", *skiff+" (sha256 "+sum+")", rows, *out, failed)
+	cancel()
+	rm()
+	if !ok {
 		os.Exit(1)
 	}
 }

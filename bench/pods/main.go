@@ -91,16 +91,7 @@ func main() {
 		failed = true
 		rows = append(rows, benchutil.Result{Figure: "**interrupted**", Value: "by a signal; the nodes were cleaned up"})
 	}
-	table := benchutil.Render("skiff node agent (pods) benchmark", *skiff+" (sha256 "+sum+")", rows)
-	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			failed = true
-		}
-	}
-	if failed {
-		fmt.Fprintln(os.Stderr, "FAILED: some sections failed; see the table")
+	if !benchutil.Publish("skiff node agent (pods) benchmark", *skiff+" (sha256 "+sum+")", rows, *out, failed) {
 		cleanup()
 		os.Exit(1)
 	}

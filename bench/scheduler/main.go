@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -53,37 +52,18 @@ func main() {
 	debug := flag.String("scheduler-debug-address", "", "run the scheduler with --debug-address (pprof, metrics) on this loopback address")
 	flag.Parse()
 
-	chosen, err := benchutil.Choose(sections, *only)
+	chosen, cp, sum, rm, err := benchutil.Setup(sections, *only, *skiff)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	bin, err := filepath.Abs(*skiff)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	cp, sum, rm, err := benchutil.Snapshot(bin)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "copy skiff binary:", err)
-		os.Exit(2)
-	}
-	defer rm()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer cancel()
 	b := &bench{skiff: cp, nodes: *nodes, pods: *pods, memPods: *memPods, rate: *rate, seconds: *seconds, debug: *debug}
 	rows, failed := benchutil.RunAll(ctx, b, chosen, benchutil.Accounting{CPU: benchutil.OwnCPU, What: "this bench and its server, scheduler and simulated nodes"})
-	table := benchutil.Render("skiff scheduler benchmark", *skiff+" (sha256 "+sum+")", rows)
-	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			failed = true
-		}
-	}
-	if failed {
-		fmt.Fprintln(os.Stderr, "FAILED: some sections failed; see the table")
-		rm()
+	ok := benchutil.Publish("skiff scheduler benchmark", *skiff+" (sha256 "+sum+")", rows, *out, failed)
+	cancel()
+	rm()
+	if !ok {
 		os.Exit(1)
 	}
 }

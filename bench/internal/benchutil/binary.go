@@ -6,6 +6,7 @@ package benchutil
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -52,4 +53,23 @@ func Snapshot(bin string) (string, string, func(), error) {
 		return "", "", nil, err
 	}
 	return cp, hex.EncodeToString(h.Sum(nil))[:12], cleanup, nil
+}
+
+// Setup resolves the sections named in only and copies the skiff binary
+// (see Snapshot); it returns the copy, its short sha256 and a clean-up
+// func.
+func Setup[B any](sections []Section[B], only, skiff string) ([]Section[B], string, string, func(), error) {
+	chosen, err := Choose(sections, only)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	bin, err := filepath.Abs(skiff)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	cp, sum, rm, err := Snapshot(bin)
+	if err != nil {
+		return nil, "", "", nil, fmt.Errorf("copy skiff binary: %w", err)
+	}
+	return chosen, cp, sum, rm, nil
 }

@@ -117,3 +117,21 @@ func Render(title, binary string, rows []Result) string {
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// Publish prints the table of rows, also writes it to out unless out is
+// empty, and reports whether the run succeeded (no section failed and the
+// file was written).
+func Publish(title, binary string, rows []Result, out string, failed bool) bool {
+	table := Render(title, binary, rows)
+	fmt.Print(table)
+	if out != "" {
+		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			failed = true
+		}
+	}
+	if failed {
+		fmt.Fprintln(os.Stderr, "FAILED: some sections failed; see the table")
+	}
+	return !failed
+}
