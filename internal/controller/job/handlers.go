@@ -1,0 +1,113 @@
+package job
+
+import (
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// keyOf is the queue and expectations key of an object: namespace/name.
+func keyOf(m *metav1.ObjectMeta) string { return m.Namespace + "/" + m.Name }
+
+// podKey is the key of a pod in expectations: namespace/name.
+func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
+
+func (c *Controller) onAdd(obj any) {
+	if j, ok := obj.(*batchv1.Job); ok {
+		c.queue.Add(keyOf(&j.ObjectMeta))
+	}
+}
+
+func (c *Controller) onUpdate(old, cur any) {
+	o, ok := old.(*batchv1.Job)
+	j, ok2 := cur.(*batchv1.Job)
+	if !ok || !ok2 {
+		return
+	}
+	if o.UID != j.UID {
+		c.exp.forget(keyOf(&j.ObjectMeta))
+	}
+	c.queue.Add(keyOf(&j.ObjectMeta))
+}
+
+func (c *Controller) onDelete(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	j, ok := obj.(*batchv1.Job)
+	if !ok {
+		return
+	}
+	key := keyOf(&j.ObjectMeta)
+	c.exp.forget(key)
+	c.queue.Add(key)
+}
+
+// onPodAdd wakes the pod's Job, counting the pod as one of the creates it
+// waits for.
+func (c *Controller) onPodAdd(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if p.DeletionTimestamp != nil {
+		c.onPodDelete(p)
+		return
+	}
+	if j := c.resolve(p); j != nil {
+		key := keyOf(&j.ObjectMeta)
+		c.exp.creationsObserved(key, 1)
+		c.queue.Add(key)
+	}
+}
+
+// onPodUpdate wakes the pod's Job; a pod given a deletion timestamp counts
+// as deleted at once.
+func (c *Controller) onPodUpdate(old, cur any) {
+	o, ok := old.(*corev1.Pod)
+	p, ok2 := cur.(*corev1.Pod)
+	if !ok || !ok2 || (p.ResourceVersion != "" && p.ResourceVersion == o.ResourceVersion) {
+		return
+	}
+	if p.DeletionTimestamp != nil {
+		c.onPodDelete(p)
+		return
+	}
+	if j := c.resolve(o); j != nil && metav1.GetControllerOfNoCopy(p) == nil {
+		c.queue.Add(keyOf(&j.ObjectMeta)) // released
+	}
+	if j := c.resolve(p); j != nil {
+		c.queue.Add(keyOf(&j.ObjectMeta))
+	}
+}
+
+// onPodDelete wakes the pod's Job and counts the deletion it may wait for.
+func (c *Controller) onPodDelete(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if j := c.resolve(p); j != nil {
+		key := keyOf(&j.ObjectMeta)
+		c.exp.deletionObserved(key, podKey(p))
+		c.queue.Add(key)
+	}
+}
+
+// resolve returns the Job controlling the pod, or nil if there is none in
+// the cache with the owner reference's UID.
+func (c *Controller) resolve(p *corev1.Pod) *batchv1.Job {
+	ref := metav1.GetControllerOfNoCopy(p)
+	if ref == nil || ref.Kind != "Job" {
+		return nil
+	}
+	j, err := c.jobs.Jobs(p.Namespace).Get(ref.Name)
+	if err != nil || j.UID != ref.UID {
+		return nil
+	}
+	return j
+}

@@ -1,0 +1,183 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+const (
+	msgBackoffLimit = "Job has reached the specified backoff limit"
+	msgDeadline     = "Job was active longer than specified deadline"
+	msgCompletions  = "Reached expected number of succeeded pods"
+)
+
+// sync brings the Job with the given key towards its spec and writes its
+// status. It returns when to look at the Job again (0: when something
+// changes).
+func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error) {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return 0, nil
+	}
+	j, err := c.jobs.Jobs(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		c.exp.forget(key)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if finished(j) != nil {
+		return c.cleanupFinished(ctx, j)
+	}
+	if j.DeletionTimestamp != nil {
+		return 0, nil
+	}
+	pods, err := c.ownedPods(j)
+	if err != nil {
+		c.log.Warn("skipping job", "namespace", ns, "name", name, "err", err)
+		return 0, nil
+	}
+	return c.syncJob(ctx, key, j, newState(j, pods))
+}
+
+// ownedPods returns the pods that the Job's selector matches and the Job
+// controls.
+func (c *Controller) ownedPods(j *batchv1.Job) ([]*corev1.Pod, error) {
+	sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
+	if err != nil || j.Spec.Selector == nil || sel.Empty() {
+		return nil, errNoSelector
+	}
+	all, err := c.pods.Pods(j.Namespace).List(sel)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	var out []*corev1.Pod
+	for _, p := range all {
+		if ref := metav1.GetControllerOfNoCopy(p); ref != nil && ref.UID == j.UID {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// syncJob decides whether the Job has finished, creates or deletes pods
+// accordingly and writes the status.
+func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job, st *jobState) (time.Duration, error) {
+	now := c.now()
+	j := orig.DeepCopy()
+	status := &j.Status
+	if status.StartTime == nil && !suspended(j) {
+		status.StartTime = &metav1.Time{Time: now}
+	}
+	target := c.finishTarget(j, st, now)
+	var next time.Duration
+	var manageErr error
+	canAct := c.exp.satisfied(key)
+	switch {
+	case target != nil:
+		if canAct {
+			manageErr = c.deletePods(ctx, key, j, st.active)
+			st.terminating += int32(len(st.active))
+			st.active, st.ready = nil, 0
+		}
+	case suspended(j):
+		if canAct {
+			manageErr = c.deletePods(ctx, key, j, st.active)
+			st.terminating += int32(len(st.active))
+			st.active, st.ready = nil, 0
+		}
+	default:
+		if canAct {
+			next, manageErr = c.manage(ctx, key, j, st, now)
+		}
+		next = earliest(next, c.untilDeadline(j, now))
+	}
+	c.setSuspended(j, now)
+	c.fillStatus(j, st, target, now)
+	if err := c.writeStatus(ctx, orig, j); err != nil {
+		return 0, err
+	}
+	return next, manageErr
+}
+
+// finishTarget returns the condition the Job is to finish with, or nil:
+// one it already carries (FailureTarget or SuccessCriteriaMet), else one
+// earned now.
+func (c *Controller) finishTarget(j *batchv1.Job, st *jobState, now time.Time) *batchv1.JobCondition {
+	for _, t := range []batchv1.JobConditionType{batchv1.JobFailureTarget, batchv1.JobSuccessCriteriaMet} {
+		if cond := findCondition(j.Status.Conditions, t); cond != nil && cond.Status == corev1.ConditionTrue {
+			return cond
+		}
+	}
+	fail := func(reason, msg string) *batchv1.JobCondition {
+		return newCondition(batchv1.JobFailureTarget, reason, msg, now)
+	}
+	switch {
+	case st.failJob != "":
+		return fail(batchv1.JobReasonPodFailurePolicy, st.failJob)
+	case exceedsBackoffLimit(j, st):
+		return fail(batchv1.JobReasonBackoffLimitExceeded, msgBackoffLimit)
+	case pastDeadline(j, now):
+		return fail(batchv1.JobReasonDeadlineExceeded, msgDeadline)
+	case st.complete():
+		return newCondition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached, msgCompletions, now)
+	}
+	return nil
+}
+
+// exceedsBackoffLimit reports whether the Job has failed more often than
+// its backoffLimit allows: failed pods, or, with restartPolicy OnFailure,
+// container restarts of its active pods.
+func exceedsBackoffLimit(j *batchv1.Job, st *jobState) bool {
+	limit := int32(6)
+	if j.Spec.BackoffLimit != nil {
+		limit = *j.Spec.BackoffLimit
+	}
+	if st.failed > limit {
+		return true
+	}
+	if j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {
+		return false
+	}
+	if limit == 0 {
+		return st.restarts > 0
+	}
+	return st.restarts >= limit
+}
+
+func pastDeadline(j *batchv1.Job, now time.Time) bool {
+	if j.Spec.ActiveDeadlineSeconds == nil || j.Status.StartTime == nil || suspended(j) {
+		return false
+	}
+	d := time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second
+	return !now.Before(j.Status.StartTime.Add(d))
+}
+
+// untilDeadline returns how long until the Job's active deadline passes,
+// or 0 if it has none.
+func (c *Controller) untilDeadline(j *batchv1.Job, now time.Time) time.Duration {
+	if j.Spec.ActiveDeadlineSeconds == nil || j.Status.StartTime == nil || suspended(j) {
+		return 0
+	}
+	d := j.Status.StartTime.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second).Sub(now)
+	return max(d, time.Millisecond)
+}
+
+// earliest returns the shorter of two waits, 0 meaning none.
+func earliest(a, b time.Duration) time.Duration {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return min(a, b)
+}
