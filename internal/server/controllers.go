@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/skiff/skiff/internal/controller/cronjob"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/namespace"
@@ -114,6 +115,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	rs := replicaset.New(client, factory, log)
 	rc := replicaset.NewReplicationManager(client, factory, log)
 	deploy := deployment.New(client, factory, log)
+	cron := cronjob.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -122,6 +124,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	g.Go(func() error { return rs.Start(gctx, 5) })
 	g.Go(func() error { return rc.Start(gctx, 5) })
 	g.Go(func() error { return deploy.Start(gctx, 5) })
+	g.Go(func() error { return cron.Start(gctx, 2) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })
