@@ -52,26 +52,26 @@ func surgeAllowed(ds *appsv1.DaemonSet) int {
 }
 
 // nodesForRollout returns the nodes that count in a rollout (those with
-// pods of ds and those that should run one), sorted, and the number that
-// should run one.
-func nodesForRollout(s *syncState) ([]string, int) {
+// pods of ds and those that should run one), sorted, and those of them
+// that should run one.
+func nodesForRollout(s *syncState) (names []string, shouldRun map[string]bool) {
 	set := map[string]bool{}
 	for n := range s.byNode {
 		set[n] = true
 	}
-	desired := 0
+	shouldRun = map[string]bool{}
 	for _, node := range s.nodes {
 		if nodePlacement(node, s.ds).shouldRun {
-			desired++
+			shouldRun[node.Name] = true
 			set[node.Name] = true
 		}
 	}
-	names := make([]string, 0, len(set))
+	names = make([]string, 0, len(set))
 	for n := range set {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return names, desired
+	return names, shouldRun
 }
 
 // podsOnNode splits the live pods of a node into the updated one and the
@@ -103,12 +103,12 @@ func podsOnNode(s *syncState, node string) (updated, old *corev1.Pod, ok bool) {
 // maxSurge it starts updated pods beside old ones and deletes an old pod
 // once its replacement is available.
 func (c *Controller) rollingUpdate(ctx context.Context, s *syncState) error {
-	nodes, desired := nodesForRollout(s)
-	surge, maxUnavailable := rollingParams(s.ds, desired)
+	nodes, shouldRun := nodesForRollout(s)
+	surge, maxUnavailable := rollingParams(s.ds, len(shouldRun))
 	if surge == 0 {
 		return c.syncNodes(ctx, s, c.oldPodsToDelete(s, nodes, maxUnavailable), nil)
 	}
-	victims, newNodes := c.surgeStep(s, nodes, surge)
+	victims, newNodes := c.surgeStep(s, nodes, shouldRun, surge)
 	if len(victims) == 0 && len(newNodes) == 0 {
 		return nil
 	}
@@ -131,6 +131,7 @@ func (c *Controller) oldPodsToDelete(s *syncState, nodes []string, maxUnavailabl
 			}
 		case !isAvailable(old, minReady, now):
 			replaceNow = append(replaceNow, old)
+			unavailable++
 		case unavailable < maxUnavailable:
 			candidates = append(candidates, old)
 		}
@@ -139,21 +140,36 @@ func (c *Controller) oldPodsToDelete(s *syncState, nodes []string, maxUnavailabl
 	return append(replaceNow, candidates[:budget]...)
 }
 
-func (c *Controller) surgeStep(s *syncState, nodes []string, maxSurge int) (victims []*corev1.Pod, newNodes []string) {
+// surgeStep returns the old pods to delete (their replacement is
+// available, or they are unavailable on a node that no longer qualifies)
+// and the nodes to start an updated pod on. Old pods on nodes that no
+// longer qualify go only while more pods are available than desired, so
+// the DaemonSet never drops below full availability.
+func (c *Controller) surgeStep(s *syncState, nodes []string, shouldRun map[string]bool, maxSurge int) (victims []*corev1.Pod, newNodes []string) {
 	now := c.now()
 	minReady := s.ds.Spec.MinReadySeconds
-	surged := 0
+	surged, available := 0, 0
 	var candidates []string
+	var sunset []*corev1.Pod
 	for _, n := range nodes {
 		updated, old, ok := podsOnNode(s, n)
-		switch {
-		case !ok:
+		if !ok {
 			surged++
+			continue
+		}
+		if (old != nil && isAvailable(old, minReady, now)) || (old == nil && updated != nil && isAvailable(updated, minReady, now)) {
+			available++
+		}
+		switch {
 		case old == nil:
 		case updated == nil:
 			switch {
+			case !isAvailable(old, minReady, now) && !shouldRun[n]:
+				victims = append(victims, old)
 			case !isAvailable(old, minReady, now):
 				newNodes = append(newNodes, n)
+			case !shouldRun[n]:
+				sunset = append(sunset, old)
 			case surged < maxSurge:
 				candidates = append(candidates, n)
 			}
@@ -162,6 +178,9 @@ func (c *Controller) surgeStep(s *syncState, nodes []string, maxSurge int) (vict
 		default:
 			victims = append(victims, old)
 		}
+	}
+	if extra := min(available-len(shouldRun), len(sunset)); extra > 0 {
+		victims = append(victims, sunset[:extra]...)
 	}
 	budget := min(max(maxSurge-surged, 0), len(candidates))
 	return victims, append(newNodes, candidates[:budget]...)

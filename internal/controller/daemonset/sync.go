@@ -51,8 +51,12 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		return 0, fmt.Errorf("get daemonset: %w", err)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
-	if err != nil || sel.Empty() {
-		c.log.Warn("invalid or empty selector, skipping", "namespace", ns, "name", name)
+	if err != nil {
+		c.log.Warn("invalid selector, skipping", "namespace", ns, "name", name, "err", err)
+		return 0, nil
+	}
+	if sel.Empty() {
+		c.recorder.Eventf(ds, corev1.EventTypeWarning, "SelectingAll", "This daemon set is selecting all pods. A non-empty selector is required.")
 		return 0, nil
 	}
 	if ds.DeletionTimestamp != nil {
@@ -136,7 +140,10 @@ func (c *Controller) podsShouldBeOnNode(s *syncState, node *corev1.Node) (need b
 				running = append(running, p)
 			}
 		}
-		return false, append(victims, c.excessPods(s, running)...)
+		// While surging a node must keep a live pod: a failed one is
+		// replaced at once.
+		need = len(running) == 0 && want.shouldRun && surgeAllowed(s.ds) > 0
+		return need, append(victims, c.excessPods(s, running)...)
 	case exists:
 		for _, p := range pods {
 			if p.DeletionTimestamp == nil {
@@ -164,8 +171,9 @@ func (c *Controller) failedPodReady(s *syncState, node string, p *corev1.Pod) bo
 
 // excessPods returns the running pods of a node beyond the one (or, while
 // surging, two) to keep. Without surge the oldest stays. With surge the
-// oldest updated pod stays, and the oldest old pod too while the updated
-// one is not ready and the old one is.
+// oldest pod of the current revision and the oldest other one stay, and
+// the other one goes too once it is not ready or the current one is
+// available.
 func (c *Controller) excessPods(s *syncState, running []*corev1.Pod) []*corev1.Pod {
 	if len(running) <= 1 {
 		return nil
@@ -174,19 +182,19 @@ func (c *Controller) excessPods(s *syncState, running []*corev1.Pod) []*corev1.P
 	if surgeAllowed(s.ds) == 0 {
 		return running[1:]
 	}
-	var updated, old *corev1.Pod
+	var cur, old *corev1.Pod
 	var out []*corev1.Pod
 	for _, p := range running {
 		switch {
-		case isUpdated(p, s.ds, s.hash) && updated == nil:
-			updated = p
-		case !isUpdated(p, s.ds, s.hash) && old == nil:
+		case p.Labels[hashLabel] == s.hash && cur == nil:
+			cur = p
+		case p.Labels[hashLabel] != s.hash && old == nil:
 			old = p
 		default:
 			out = append(out, p)
 		}
 	}
-	if updated != nil && old != nil && (isReady(updated) || !isReady(old)) {
+	if cur != nil && old != nil && (!isReady(old) || isAvailable(cur, s.ds.Spec.MinReadySeconds, c.now())) {
 		out = append(out, old)
 	}
 	return out
