@@ -154,6 +154,18 @@ func (f *fixture) sync(name string) time.Duration {
 	return next
 }
 
+// actions returns the client actions of the last sync with the verb on
+// the resource (and subresource, if given).
+func (f *fixture) actions(verb, resource string, sub ...string) []clienttesting.Action {
+	var out []clienttesting.Action
+	for _, a := range f.client.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource && (len(sub) == 0 || a.GetSubresource() == sub[0]) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func (f *fixture) job(name string) *batchv1.Job {
 	f.t.Helper()
 	j, err := f.client.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{})

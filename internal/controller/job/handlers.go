@@ -59,7 +59,9 @@ func (c *Controller) onPodAdd(obj any) {
 		key := keyOf(&j.ObjectMeta)
 		c.exp.creationsObserved(key, 1)
 		c.queue.Add(key)
+		return
 	}
+	c.checkOrphan(p)
 }
 
 // onPodUpdate wakes the pod's Job; a pod given a deletion timestamp counts
@@ -79,7 +81,9 @@ func (c *Controller) onPodUpdate(old, cur any) {
 	}
 	if j := c.resolve(p); j != nil {
 		c.queue.Add(keyOf(&j.ObjectMeta))
+		return
 	}
+	c.checkOrphan(p)
 }
 
 // onPodDelete wakes the pod's Job and counts the deletion it may wait for.
@@ -95,6 +99,10 @@ func (c *Controller) onPodDelete(obj any) {
 		key := keyOf(&j.ObjectMeta)
 		c.exp.deletionObserved(key, podKey(p))
 		c.queue.Add(key)
+		return
+	}
+	if p.DeletionTimestamp != nil {
+		c.checkOrphan(p) // still there, perhaps held by the finalizer
 	}
 }
 

@@ -54,8 +54,8 @@ func plan(j *batchv1.Job, st *jobState) (surplus []*corev1.Pod, missing []int) {
 	}
 	want := int(parallelism(j))
 	if n, ok := completions(j); ok {
-		want = min(want, int(n-st.succeeded))
-	} else if st.succeeded > 0 {
+		want = min(want, int(n-st.succeeded()))
+	} else if st.succeeded() > 0 {
 		want = len(st.active) // let the running ones finish, start none
 	}
 	have := len(st.active)

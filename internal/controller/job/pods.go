@@ -2,6 +2,7 @@ package job
 
 import (
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -97,7 +98,7 @@ func podFromJob(j *batchv1.Job, index int) *corev1.Pod {
 			Namespace:       j.Namespace,
 			Labels:          maps.Clone(t.Labels),
 			Annotations:     maps.Clone(t.Annotations),
-			Finalizers:      append([]string(nil), t.Finalizers...),
+			Finalizers:      append(slices.Clone(t.Finalizers), batchv1.JobTrackingFinalizer),
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(j, batchv1.SchemeGroupVersion.WithKind("Job"))},
 		},
 		Spec: *t.Spec.DeepCopy(),

@@ -78,17 +78,15 @@ func (c *Controller) setSuspended(j *batchv1.Job, now time.Time) {
 // fillStatus writes the counts of st into the Job's status, and the
 // conditions of a finish: the target (FailureTarget or
 // SuccessCriteriaMet) at once, Failed or Complete once no pod is left
-// running or terminating.
+// running or terminating and every terminated pod is counted.
 func (c *Controller) fillStatus(j *batchv1.Job, st *jobState, target *batchv1.JobCondition, now time.Time) {
 	s := &j.Status
 	s.Active = int32(len(st.active))
 	s.Ready = ptr(st.ready)
 	s.Terminating = ptr(st.terminating)
-	s.Succeeded = st.succeeded
-	s.Failed = st.failed
-	if s.UncountedTerminatedPods == nil {
-		s.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
-	}
+	s.Succeeded = st.countedSucceeded
+	s.Failed = st.countedFailed
+	s.UncountedTerminatedPods = st.uncounted.DeepCopy()
 	if indexed(j) {
 		s.CompletedIndexes = formatIndexes(st.succeededIdx)
 	}
@@ -96,17 +94,23 @@ func (c *Controller) fillStatus(j *batchv1.Job, st *jobState, target *batchv1.Jo
 		return
 	}
 	setCondition(s, target)
-	if s.Active > 0 || st.terminating > 0 {
+	if s.Active > 0 || st.terminating > 0 || !st.allCounted() {
 		return
 	}
 	final := *target
-	final.LastProbeTime, final.LastTransitionTime = metav1.NewTime(now), metav1.NewTime(now)
 	if target.Type == batchv1.JobSuccessCriteriaMet {
 		final.Type = batchv1.JobComplete
+	} else {
+		final.Type = batchv1.JobFailed
+	}
+	if findCondition(s.Conditions, final.Type) != nil {
+		return
+	}
+	final.LastProbeTime, final.LastTransitionTime = metav1.NewTime(now), metav1.NewTime(now)
+	if final.Type == batchv1.JobComplete {
 		s.CompletionTime = &metav1.Time{Time: now}
 		c.recorder.Event(j, corev1.EventTypeNormal, "Completed", "Job completed")
 	} else {
-		final.Type = batchv1.JobFailed
 		c.recorder.Event(j, corev1.EventTypeWarning, final.Reason, final.Message)
 	}
 	setCondition(s, &final)
@@ -117,22 +121,42 @@ func ptr[T any](v T) *T { return &v }
 // writeStatus writes the status of j through the status subresource if it
 // differs from that of orig, the cached Job; a failed write is retried
 // once on a fresh copy of the Job.
-func (c *Controller) writeStatus(ctx context.Context, orig, j *batchv1.Job) error {
+func (c *Controller) writeStatus(ctx context.Context, orig, j *batchv1.Job) (*batchv1.Job, error) {
 	if apiequality.Semantic.DeepEqual(orig.Status, j.Status) {
-		return nil
+		return orig, nil
 	}
 	api := c.client.BatchV1().Jobs(j.Namespace)
-	_, err := api.UpdateStatus(ctx, j, metav1.UpdateOptions{})
+	updated, err := api.UpdateStatus(ctx, j, metav1.UpdateOptions{})
 	if err == nil {
-		return nil
+		return updated, nil
 	}
 	live, gerr := api.Get(ctx, j.Name, metav1.GetOptions{})
 	if gerr != nil || live.UID != j.UID {
-		return fmt.Errorf("update status of job %s: %w", j.Name, err)
+		return nil, fmt.Errorf("update status of job %s: %w", j.Name, err)
 	}
 	live.Status = j.Status
-	if _, err := api.UpdateStatus(ctx, live, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("update status of job %s: %w", j.Name, err)
+	if updated, err = api.UpdateStatus(ctx, live, metav1.UpdateOptions{}); err != nil {
+		return nil, fmt.Errorf("update status of job %s: %w", j.Name, err)
 	}
-	return nil
+	return updated, nil
+}
+
+// trackStatus writes the status (recording newly terminated pods as
+// uncounted), removes the finalizers of the terminated pods, and writes
+// the status again with those pods counted, finishing the Job if that
+// was all it waited for.
+func (c *Controller) trackStatus(ctx context.Context, orig, j *batchv1.Job, st *jobState, target *batchv1.JobCondition, now time.Time) error {
+	written, err := c.writeStatus(ctx, orig, j)
+	if err != nil || len(st.release) == 0 {
+		return err
+	}
+	if err := c.removeFinalizers(ctx, st.release); err != nil {
+		return err
+	}
+	st.countReleased()
+	next := written.DeepCopy()
+	next.Status.Conditions = j.Status.Conditions
+	c.fillStatus(next, st, target, now)
+	_, err = c.writeStatus(ctx, written, next)
+	return err
 }

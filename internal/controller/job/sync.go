@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -22,6 +23,9 @@ const (
 // status. It returns when to look at the Job again (0: when something
 // changes).
 func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error) {
+	if strings.HasPrefix(key, orphanPrefix) {
+		return 0, c.syncOrphan(ctx, key)
+	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return 0, nil
@@ -37,13 +41,14 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if finished(j) != nil {
 		return c.cleanupFinished(ctx, j)
 	}
-	if j.DeletionTimestamp != nil {
-		return 0, nil
-	}
 	pods, err := c.ownedPods(j)
 	if err != nil {
 		c.log.Warn("skipping job", "namespace", ns, "name", name, "err", err)
 		return 0, nil
+	}
+	if j.DeletionTimestamp != nil {
+		// Going: its pods must not be held up by the finalizer.
+		return 0, c.removeFinalizers(ctx, pods)
 	}
 	return c.syncJob(ctx, key, j, newState(j, pods))
 }
@@ -102,7 +107,7 @@ func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job,
 	}
 	c.setSuspended(j, now)
 	c.fillStatus(j, st, target, now)
-	if err := c.writeStatus(ctx, orig, j); err != nil {
+	if err := c.trackStatus(ctx, orig, j, st, target, now); err != nil {
 		return 0, err
 	}
 	return next, manageErr
@@ -141,7 +146,7 @@ func exceedsBackoffLimit(j *batchv1.Job, st *jobState) bool {
 	if j.Spec.BackoffLimit != nil {
 		limit = *j.Spec.BackoffLimit
 	}
-	if st.failed > limit {
+	if st.failed() > limit {
 		return true
 	}
 	if j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {

@@ -14,6 +14,11 @@ import (
 // has passed (with its pods, in the foreground), or returns how long
 // until then.
 func (c *Controller) cleanupFinished(ctx context.Context, j *batchv1.Job) (time.Duration, error) {
+	if pods, err := c.ownedPods(j); err == nil {
+		if err := c.removeFinalizers(ctx, pods); err != nil {
+			return 0, err
+		}
+	}
 	if j.Spec.TTLSecondsAfterFinished == nil || j.DeletionTimestamp != nil {
 		return 0, nil
 	}
