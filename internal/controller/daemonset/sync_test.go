@@ -394,3 +394,21 @@ func (f *fixture) revisions() []appsv1.ControllerRevision {
 	slices.SortFunc(list.Items, func(a, b appsv1.ControllerRevision) int { return int(a.Revision - b.Revision) })
 	return list.Items
 }
+
+func TestSurgeOnNodeThatStoppedQualifying(t *testing.T) {
+	f := newFixture(t, newDS("agent"), newNode("n1"), newNode("n2"))
+	f.mustSync("agent")
+	f.schedule(t0)
+	f.update(newNode("n2", tainted("dedicated", corev1.TaintEffectNoSchedule)))
+	one := intstr.FromInt32(1)
+	rollout(f, "agent", func(ds *appsv1.DaemonSet) {
+		ds.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{MaxSurge: &one}
+	})
+	old2 := f.pods()["n2"][0].Name
+	f.mustSync("agent")
+	// n2 no longer qualifies: no surge pod there, and its old pod goes
+	// since more pods are available than desired.
+	if c, d := f.createdNodes(), f.deletedPods(); !slices.Equal(c, []string{"n1"}) || !slices.Equal(d, []string{old2}) {
+		t.Fatalf("created on %v, deleted %v; want surge on n1, %s deleted", c, d, old2)
+	}
+}
