@@ -42,12 +42,20 @@ func (c *Controller) podsByNode(ctx context.Context, ds *appsv1.DaemonSet, sel l
 }
 
 // claimPod says whether ds controls p, adopting p if it is an orphan that
-// ds's selector matches.
+// ds's selector matches and releasing it if ds controls it but its labels
+// no longer match.
 func (c *Controller) claimPod(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector, p *corev1.Pod, canAdopt func() error) (bool, error) {
+	match := sel.Matches(labels.Set(p.Labels))
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		return ref.UID == ds.UID, nil
+		switch {
+		case ref.UID != ds.UID:
+			return false, nil
+		case match || ds.DeletionTimestamp != nil:
+			return match, nil
+		}
+		return false, c.release(ctx, ds, p)
 	}
-	if !sel.Matches(labels.Set(p.Labels)) || ds.DeletionTimestamp != nil || p.DeletionTimestamp != nil {
+	if !match || ds.DeletionTimestamp != nil || p.DeletionTimestamp != nil {
 		return false, nil
 	}
 	if err := canAdopt(); err != nil {
@@ -100,4 +108,24 @@ func ownerPatch(ds *appsv1.DaemonSet, uid types.UID) ([]byte, error) {
 		return nil, fmt.Errorf("owner patch: %w", err)
 	}
 	return patch, nil
+}
+
+// release removes ds's owner reference from p. A pod that is gone, or
+// whose UID or owner references changed meanwhile, needs no release.
+func (c *Controller) release(ctx context.Context, ds *appsv1.DaemonSet, p *corev1.Pod) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"ownerReferences": []map[string]any{{"$patch": "delete", "uid": ds.UID}},
+		"uid":             p.UID,
+	}})
+	if err != nil {
+		return fmt.Errorf("release pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	_, err = c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+		return fmt.Errorf("release pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	if err == nil {
+		c.log.Info("released pod", "namespace", ds.Namespace, "daemonset", ds.Name, "pod", p.Name)
+	}
+	return nil
 }

@@ -94,3 +94,19 @@ func TestAdoptsOrphan(t *testing.T) {
 		t.Errorf("actions = %v", f.client.Actions())
 	}
 }
+
+func TestReleasesRelabelledPod(t *testing.T) {
+	f := newFixture(t, newDS("agent"), newNode("n1"))
+	f.mustSync("agent")
+	f.schedule(t0)
+	p := f.pods()["n1"][0]
+	p.Labels["app"] = "debug"
+	f.update(p)
+	f.mustSync("agent")
+	if len(f.actions("patch", "pods")) != 1 {
+		t.Errorf("actions = %v, want a release patch", f.client.Actions())
+	}
+	if c := f.createdNodes(); len(c) != 1 {
+		t.Errorf("created on %v, want a replacement on n1", c)
+	}
+}
