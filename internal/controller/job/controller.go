@@ -7,10 +7,10 @@
 // finished Jobs, reports counts and conditions in the status, and deletes
 // finished Jobs once ttlSecondsAfterFinished has passed.
 //
-// Unlike upstream, terminated pods are counted straight from the pods the
-// cache holds, not through the batch.kubernetes.io/job-tracking finalizer
-// and status.uncountedTerminatedPods: pods of a Job must stay until the Job
-// has finished for their outcome to count.
+// Pods are counted through the batch.kubernetes.io/job-tracking finalizer
+// and status.uncountedTerminatedPods (see jobState), so a pod deleted
+// right after it ends still counts, once. Jobs whose spec.managedBy names
+// another controller are left alone.
 package job
 
 import (
@@ -33,6 +33,10 @@ import (
 )
 
 const component = "job-controller"
+
+// managedBy is the spec.managedBy value of Jobs this controller runs (as
+// when the field is unset).
+const managedBy = "kubernetes.io/job-controller"
 
 // Controller is the Job controller.
 type Controller struct {

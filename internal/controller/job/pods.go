@@ -76,6 +76,16 @@ func finishTime(p *corev1.Pod) time.Time {
 	return p.CreationTimestamp.Time
 }
 
+// deleteRequested estimates when a pod's deletion was requested: its
+// deletion timestamp less the grace period.
+func deleteRequested(p *corev1.Pod) time.Time {
+	t := p.DeletionTimestamp.Time
+	if p.DeletionGracePeriodSeconds != nil {
+		t = t.Add(-time.Duration(*p.DeletionGracePeriodSeconds) * time.Second)
+	}
+	return t
+}
+
 func restartCount(p *corev1.Pod) int32 {
 	var n int32
 	for _, s := range p.Status.InitContainerStatuses {

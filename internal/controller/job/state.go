@@ -23,7 +23,8 @@ type jobState struct {
 	job    *batchv1.Job
 	active []*corev1.Pod
 	// terminating counts pods being deleted that are not yet terminal.
-	terminating int32
+	terminating     int32
+	terminatingPods []*corev1.Pod
 	ready       int32
 	// countedSucceeded and countedFailed are status.succeeded and
 	// status.failed: pods whose outcome is recorded and finalizer gone.
@@ -92,6 +93,13 @@ func newState(j *batchv1.Job, pods []*corev1.Pod) *jobState {
 			}
 		case p.DeletionTimestamp != nil:
 			st.terminating++
+			st.terminatingPods = append(st.terminatingPods, p)
+			if !replaceOnlyFailed(j) {
+				// Deleted pods count as failed: an orphaned or
+				// force-deleted pod may never reach the Failed phase.
+				st.recordFailed(p)
+				failures = append(failures, deleteRequested(p))
+			}
 		default:
 			st.active = append(st.active, p)
 			st.restarts += restartCount(p)
@@ -200,11 +208,31 @@ func (st *jobState) addFailed(p *corev1.Pod) bool {
 	if ok && action == batchv1.PodFailurePolicyActionFailJob && st.failJob == "" {
 		st.failJob = msg
 	}
+	st.recordFailed(p)
+	return true
+}
+
+// recordFailed records a failed pod that still has its finalizer as an
+// uncounted failure to release.
+func (st *jobState) recordFailed(p *corev1.Pod) {
+	if !hasTracking(p) || slices.Contains(st.release, p) {
+		return
+	}
 	st.release = append(st.release, p)
 	if !slices.Contains(st.uncounted.Failed, p.UID) {
 		st.uncounted.Failed = append(st.uncounted.Failed, p.UID)
 	}
-	return true
+}
+
+// failRemaining counts every pod not yet terminated as failed, for a Job
+// that is failing: its pods are being deleted and will not succeed.
+func (st *jobState) failRemaining() {
+	for _, p := range st.active {
+		st.recordFailed(p)
+	}
+	for _, p := range st.terminatingPods {
+		st.recordFailed(p)
+	}
 }
 
 // succeeded is the number of succeeded pods (indexes, for an Indexed

@@ -38,6 +38,9 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
+	if j.Spec.ManagedBy != nil && *j.Spec.ManagedBy != managedBy {
+		return 0, nil
+	}
 	if finished(j) != nil {
 		return c.cleanupFinished(ctx, j)
 	}
@@ -88,6 +91,9 @@ func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job,
 	canAct := c.exp.satisfied(key)
 	switch {
 	case target != nil:
+		if target.Type == batchv1.JobFailureTarget {
+			st.failRemaining()
+		}
 		if canAct {
 			manageErr = c.deletePods(ctx, key, j, st.active)
 			st.terminating += int32(len(st.active))

@@ -109,3 +109,37 @@ func withRV(p *corev1.Pod, rv string) *corev1.Pod {
 	p.ResourceVersion = rv
 	return p
 }
+
+func TestDeletedPodCountsAsFailed(t *testing.T) {
+	f := newFixture(t, newJob("dp", ptr[int32](1), ptr[int32](1)))
+	f.sync("dp")
+	p := f.running()[0]
+	if err := f.client.CoreV1().Pods(ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.sync("dp")
+	j := f.job("dp")
+	if j.Status.Failed != 1 || *j.Status.Terminating != 1 {
+		t.Errorf("status = %+v", j.Status)
+	}
+	got, _ := f.client.CoreV1().Pods(ns).Get(context.Background(), p.Name, metav1.GetOptions{})
+	if hasTracking(got) {
+		t.Errorf("finalizer kept on a counted deleted pod")
+	}
+	if n := len(f.running()); n != 0 {
+		t.Errorf("running %d, want none during back-off", n)
+	}
+	f.clock.Step(initialBackoff)
+	f.sync("dp")
+	if n := len(f.running()); n != 1 {
+		t.Errorf("running %d, want a replacement after back-off", n)
+	}
+}
+
+func TestManagedElsewhere(t *testing.T) {
+	f := newFixture(t, newJob("m", ptr[int32](1), ptr[int32](1), func(j *batchv1.Job) { j.Spec.ManagedBy = ptr("example.com/other") }))
+	f.sync("m")
+	if n := len(f.client.Actions()); n != 0 {
+		t.Errorf("%d actions on a job managed elsewhere", n)
+	}
+}
