@@ -25,7 +25,7 @@ type jobState struct {
 	// terminating counts pods being deleted that are not yet terminal.
 	terminating     int32
 	terminatingPods []*corev1.Pod
-	ready       int32
+	ready           int32
 	// countedSucceeded and countedFailed are status.succeeded and
 	// status.failed: pods whose outcome is recorded and finalizer gone.
 	countedSucceeded, countedFailed int32
