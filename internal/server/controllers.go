@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/skiff/skiff/internal/controller/cronjob"
+	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/namespace"
@@ -116,6 +117,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	rc := replicaset.NewReplicationManager(client, factory, log)
 	deploy := deployment.New(client, factory, log)
 	cron := cronjob.New(client, factory, log)
+	ds := daemonset.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -125,6 +127,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	g.Go(func() error { return rc.Start(gctx, 5) })
 	g.Go(func() error { return deploy.Start(gctx, 5) })
 	g.Go(func() error { return cron.Start(gctx, 2) })
+	g.Go(func() error { return ds.Start(gctx, 2) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })
