@@ -46,6 +46,7 @@ type Controller struct {
 	synced   []cache.InformerSynced
 	queue    workqueue.TypedRateLimitingInterface[string]
 	exp      *expectations
+	released *releasedPods
 	recorder record.EventRecorder
 	log      *slog.Logger
 	now      func() time.Time
@@ -64,13 +65,13 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		synced: []cache.InformerSynced{jobs.Informer().HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "job"}),
-		exp: newExpectations(time.Now), log: log.With("controller", "job"), now: time.Now,
+		exp: newExpectations(time.Now), released: newReleasedPods(), log: log.With("controller", "job"), now: time.Now,
 	}
 	_, _ = jobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.onAdd, UpdateFunc: c.onUpdate, DeleteFunc: c.onDelete,
 	})
 	_, _ = pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: c.onPodAdd, UpdateFunc: c.onPodUpdate, DeleteFunc: c.onPodDelete,
+		AddFunc: c.onPodAdd, UpdateFunc: c.onPodUpdate, DeleteFunc: c.onPodGone,
 	})
 	return c
 }

@@ -16,6 +16,42 @@ import (
 // finalizer and keeps every other.
 var removeFinalizerPatch = []byte(`{"metadata":{"$deleteFromPrimitiveList/finalizers":["` + batchv1.JobTrackingFinalizer + `"]}}`)
 
+// releasedPods remembers the pods whose finalizer removal was issued
+// and not yet seen in the cache. Such a pod was counted already; until the
+// cache shows it without the finalizer a sync must not count it again.
+type releasedPods struct {
+	mu   sync.Mutex
+	uids map[types.UID]struct{}
+}
+
+func newReleasedPods() *releasedPods { return &releasedPods{uids: map[types.UID]struct{}{}} }
+
+func (r *releasedPods) add(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uids[uid] = struct{}{}
+}
+
+func (r *releasedPods) has(uid types.UID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.uids[uid]
+	return ok
+}
+
+func (r *releasedPods) forget(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.uids, uid)
+}
+
+// observe forgets a pod once the cache shows it without the finalizer.
+func (r *releasedPods) observe(p *corev1.Pod, gone bool) {
+	if gone || !hasTracking(p) {
+		r.forget(p.UID)
+	}
+}
+
 // removeFinalizers removes the tracking finalizer from those of the pods
 // that have it, in parallel; a pod already gone is no error.
 func (c *Controller) removeFinalizers(ctx context.Context, pods []*corev1.Pod) error {
@@ -47,7 +83,11 @@ func (c *Controller) removeFinalizers(ctx context.Context, pods []*corev1.Pod) e
 }
 
 func (c *Controller) removeFinalizer(ctx context.Context, p *corev1.Pod) error {
+	c.released.add(p.UID)
 	_, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, removeFinalizerPatch, metav1.PatchOptions{})
+	if err != nil {
+		c.released.forget(p.UID)
+	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer of pod %s: %w", p.Name, err)
 	}

@@ -72,6 +72,7 @@ func (c *Controller) onPodUpdate(old, cur any) {
 	if !ok || !ok2 || (p.ResourceVersion != "" && p.ResourceVersion == o.ResourceVersion) {
 		return
 	}
+	c.released.observe(p, false)
 	if p.DeletionTimestamp != nil {
 		c.onPodDelete(p)
 		return
@@ -86,6 +87,17 @@ func (c *Controller) onPodUpdate(old, cur any) {
 	c.checkOrphan(p)
 }
 
+// onPodGone handles a pod removed from the cache.
+func (c *Controller) onPodGone(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		c.released.observe(p, true)
+		c.onPodDelete(p)
+	}
+}
+
 // onPodDelete wakes the pod's Job and counts the deletion it may wait for.
 func (c *Controller) onPodDelete(obj any) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -95,6 +107,7 @@ func (c *Controller) onPodDelete(obj any) {
 	if !ok {
 		return
 	}
+	c.released.observe(p, false)
 	if j := c.resolve(p); j != nil {
 		key := keyOf(&j.ObjectMeta)
 		c.exp.deletionObserved(key, podKey(p))

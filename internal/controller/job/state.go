@@ -42,6 +42,8 @@ type jobState struct {
 	// failuresSinceSuccess and lastFailure drive the back-off of creates.
 	failuresSinceSuccess int
 	lastFailure          time.Time
+	// released reports whether a pod's finalizer removal was issued.
+	released func(types.UID) bool
 	// restarts sums the container restarts of active pods, for
 	// restartPolicy OnFailure, whose failures are restarts.
 	restarts int32
@@ -71,10 +73,16 @@ func hasTracking(p *corev1.Pod) bool {
 	return slices.Contains(p.Finalizers, batchv1.JobTrackingFinalizer)
 }
 
+// tracked reports whether the pod holds the finalizer and was not counted
+// already (its finalizer removal issued, the cache lagging behind).
+func (st *jobState) tracked(p *corev1.Pod) bool {
+	return hasTracking(p) && (st.released == nil || !st.released(p.UID))
+}
+
 // newState sorts the Job's pods into active, terminating and terminated,
 // and advances the counting of terminated ones.
-func newState(j *batchv1.Job, pods []*corev1.Pod) *jobState {
-	st := &jobState{job: j, succeededIdx: map[int]bool{},
+func newState(j *batchv1.Job, pods []*corev1.Pod, released func(types.UID) bool) *jobState {
+	st := &jobState{job: j, succeededIdx: map[int]bool{}, released: released,
 		countedSucceeded: j.Status.Succeeded, countedFailed: j.Status.Failed}
 	if n, ok := completions(j); ok && indexed(j) {
 		st.succeededIdx = parseIndexes(j.Status.CompletedIndexes, int(n))
@@ -129,7 +137,7 @@ func later(a, b time.Time) time.Time {
 func (st *jobState) moveCounted(pods []*corev1.Pod) {
 	tracked := map[types.UID]bool{}
 	for _, p := range pods {
-		if hasTracking(p) {
+		if st.tracked(p) {
 			tracked[p.UID] = true
 		}
 	}
@@ -179,10 +187,10 @@ func (st *jobState) countReleased() {
 // addSucceeded records a succeeded pod that still has its finalizer.
 func (st *jobState) addSucceeded(p *corev1.Pod) {
 	n, _ := completions(st.job)
-	if i := podIndex(p); indexed(st.job) && i >= 0 && i < int(n) && hasTracking(p) {
+	if i := podIndex(p); indexed(st.job) && i >= 0 && i < int(n) && st.tracked(p) {
 		st.succeededIdx[i] = true
 	}
-	if !hasTracking(p) {
+	if !st.tracked(p) {
 		return
 	}
 	st.release = append(st.release, p)
@@ -197,12 +205,12 @@ func (st *jobState) addSucceeded(p *corev1.Pod) {
 func (st *jobState) addFailed(p *corev1.Pod) bool {
 	action, msg, ok := matchFailurePolicy(st.job.Spec.PodFailurePolicy, p)
 	if ok && action == batchv1.PodFailurePolicyActionIgnore {
-		if hasTracking(p) {
+		if st.tracked(p) {
 			st.release = append(st.release, p)
 		}
 		return false
 	}
-	if !hasTracking(p) {
+	if !st.tracked(p) {
 		return true
 	}
 	if ok && action == batchv1.PodFailurePolicyActionFailJob && st.failJob == "" {
@@ -215,7 +223,7 @@ func (st *jobState) addFailed(p *corev1.Pod) bool {
 // recordFailed records a failed pod that still has its finalizer as an
 // uncounted failure to release.
 func (st *jobState) recordFailed(p *corev1.Pod) {
-	if !hasTracking(p) || slices.Contains(st.release, p) {
+	if !st.tracked(p) || slices.Contains(st.release, p) {
 		return
 	}
 	st.release = append(st.release, p)

@@ -53,7 +53,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		// Going: its pods must not be held up by the finalizer.
 		return 0, c.removeFinalizers(ctx, pods)
 	}
-	return c.syncJob(ctx, key, j, newState(j, pods))
+	return c.syncJob(ctx, key, j, newState(j, pods, c.released.has))
 }
 
 // ownedPods returns the pods that the Job's selector matches and the Job

@@ -143,3 +143,25 @@ func TestManagedElsewhere(t *testing.T) {
 		t.Errorf("%d actions on a job managed elsewhere", n)
 	}
 }
+
+// A pod cache that still shows the finalizer after the pod was counted
+// must not make the Job count it twice.
+func TestLaggingCacheDoesNotCountTwice(t *testing.T) {
+	f := newFixture(t, newJob("lag", ptr[int32](2), ptr[int32](1)))
+	f.sync("lag")
+	p := f.running()[0]
+	f.finish(p, corev1.PodSucceeded, 0)
+	f.sync("lag")
+	stale, _ := f.client.CoreV1().Pods(ns).Get(context.Background(), p.Name, metav1.GetOptions{})
+	stale.Finalizers = []string{batchv1.JobTrackingFinalizer}
+	f.refresh()
+	if err := f.factory.Core().V1().Pods().Informer().GetIndexer().Update(stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.sync(context.Background(), ns+"/lag"); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.job("lag"); j.Status.Succeeded != 1 {
+		t.Errorf("succeeded = %d, want 1", j.Status.Succeeded)
+	}
+}
