@@ -90,11 +90,23 @@ func newState(j *batchv1.Job, pods []*corev1.Pod, released func(types.UID) bool)
 	st.moveCounted(pods)
 	var lastSuccess time.Time
 	var failures []time.Time
+	cond := findCondition(j.Status.Conditions, batchv1.JobSuccessCriteriaMet)
+	succeeding := cond != nil && cond.Status == corev1.ConditionTrue
 	for _, p := range pods {
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded:
 			st.addSucceeded(p)
 			lastSuccess = later(lastSuccess, finishTime(p))
+		case succeeding && (p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed):
+			// Stopped because the Job met its success criteria: no
+			// failure.
+			if p.Status.Phase != corev1.PodFailed {
+				st.terminating++
+				st.terminatingPods = append(st.terminatingPods, p)
+			}
+			if st.tracked(p) {
+				st.release = append(st.release, p)
+			}
 		case p.Status.Phase == corev1.PodFailed:
 			if st.addFailed(p) {
 				failures = append(failures, finishTime(p))

@@ -138,6 +138,11 @@ func (c *Controller) finishTarget(j *batchv1.Job, st *jobState, now time.Time) *
 		return fail(batchv1.JobReasonBackoffLimitExceeded, msgBackoffLimit)
 	case pastDeadline(j, now):
 		return fail(batchv1.JobReasonDeadlineExceeded, msgDeadline)
+	}
+	if msg, ok := matchSuccessPolicy(j, st.succeededIdx); ok {
+		return newCondition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonSuccessPolicy, msg, now)
+	}
+	switch {
 	case st.complete():
 		return newCondition(batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached, msgCompletions, now)
 	}

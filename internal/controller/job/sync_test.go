@@ -354,3 +354,33 @@ func TestFormatIndexes(t *testing.T) {
 		}
 	}
 }
+
+func TestSuccessPolicy(t *testing.T) {
+	f := newFixture(t, newJob("sp", ptr[int32](3), ptr[int32](3), func(j *batchv1.Job) {
+		m := batchv1.IndexedCompletion
+		j.Spec.CompletionMode = &m
+		j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: ptr("0")}}}
+	}))
+	f.sync("sp")
+	for _, p := range f.running() {
+		if podIndex(p) == 0 {
+			f.finish(p, corev1.PodSucceeded, 0)
+		}
+	}
+	f.sync("sp")
+	j := f.job("sp")
+	c := findCondition(j.Status.Conditions, batchv1.JobSuccessCriteriaMet)
+	if c == nil || c.Reason != batchv1.JobReasonSuccessPolicy || c.Message != "Matched rules at index 0" {
+		t.Fatalf("conditions = %+v", j.Status.Conditions)
+	}
+	if n := len(f.running()); n != 0 {
+		t.Fatalf("%d pods still running", n)
+	}
+	f.sync("sp") // the deleted pods are released, not failures
+	f.removeDeleted()
+	f.sync("sp")
+	j = f.job("sp")
+	if !hasCondition(j, batchv1.JobComplete, batchv1.JobReasonSuccessPolicy) || j.Status.Failed != 0 || j.Status.CompletedIndexes != "0" {
+		t.Errorf("status = %+v", j.Status)
+	}
+}
