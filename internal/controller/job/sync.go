@@ -85,6 +85,7 @@ func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job,
 	if status.StartTime == nil && !suspended(j) {
 		status.StartTime = &metav1.Time{Time: now}
 	}
+	c.setSuspended(j, now) // before the deadline is checked: resuming restarts it
 	target := c.finishTarget(j, st, now)
 	var next time.Duration
 	var manageErr error
@@ -111,7 +112,6 @@ func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job,
 		}
 		next = earliest(next, c.untilDeadline(j, now))
 	}
-	c.setSuspended(j, now)
 	c.fillStatus(j, st, target, now)
 	if err := c.trackStatus(ctx, orig, j, st, target, now); err != nil {
 		return 0, err

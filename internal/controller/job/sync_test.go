@@ -384,3 +384,25 @@ func TestSuccessPolicy(t *testing.T) {
 		t.Errorf("status = %+v", j.Status)
 	}
 }
+
+func TestResumeRestartsDeadline(t *testing.T) {
+	f := newFixture(t, newJob("rd", ptr[int32](1), ptr[int32](1), func(j *batchv1.Job) {
+		j.Spec.ActiveDeadlineSeconds = ptr[int64](60)
+	}))
+	f.sync("rd")
+	j := f.job("rd")
+	j.Spec.Suspend = ptr(true)
+	f.updateJob(j)
+	f.sync("rd")
+	f.clock.Step(2 * time.Minute)
+	j = f.job("rd")
+	j.Spec.Suspend = ptr(false)
+	f.updateJob(j)
+	if next := f.sync("rd"); next != time.Minute {
+		t.Errorf("requeue after %v, want 1m", next)
+	}
+	j = f.job("rd")
+	if finished(j) != nil || findCondition(j.Status.Conditions, batchv1.JobFailureTarget) != nil || len(f.running()) != 1 {
+		t.Errorf("resumed job: status %+v, %d running", j.Status, len(f.running()))
+	}
+}
