@@ -4,6 +4,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -62,6 +63,7 @@ func (c *Controller) onPodAdd(obj any) {
 		return
 	}
 	c.checkOrphan(p)
+	c.wakeSelecting(p)
 }
 
 // onPodUpdate wakes the pod's Job; a pod given a deletion timestamp counts
@@ -85,6 +87,7 @@ func (c *Controller) onPodUpdate(old, cur any) {
 		return
 	}
 	c.checkOrphan(p)
+	c.wakeSelecting(p)
 }
 
 // onPodGone handles a pod removed from the cache.
@@ -131,4 +134,21 @@ func (c *Controller) resolve(p *corev1.Pod) *batchv1.Job {
 		return nil
 	}
 	return j
+}
+
+// wakeSelecting queues the Jobs whose selector matches an orphan pod, so
+// one of them may adopt it.
+func (c *Controller) wakeSelecting(p *corev1.Pod) {
+	if metav1.GetControllerOfNoCopy(p) != nil || !isActive(p) {
+		return
+	}
+	jobs, err := c.jobs.Jobs(p.Namespace).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, j := range jobs {
+		if sel, err := selectorOf(j); err == nil && sel.Matches(labels.Set(p.Labels)) {
+			c.queue.Add(keyOf(&j.ObjectMeta))
+		}
+	}
 }

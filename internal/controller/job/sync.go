@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -44,24 +45,40 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if finished(j) != nil {
 		return c.cleanupFinished(ctx, j)
 	}
-	pods, err := c.ownedPods(j)
+	sel, err := selectorOf(j)
 	if err != nil {
 		c.log.Warn("skipping job", "namespace", ns, "name", name, "err", err)
 		return 0, nil
 	}
 	if j.DeletionTimestamp != nil {
 		// Going: its pods must not be held up by the finalizer.
+		pods, err := c.ownedPods(j)
+		if err != nil {
+			return 0, err
+		}
 		return 0, c.removeFinalizers(ctx, pods)
 	}
+	pods, err := c.claimPods(ctx, j, sel)
+	if err != nil {
+		return 0, err
+	}
 	return c.syncJob(ctx, key, j, newState(j, pods, c.released.has))
+}
+
+func selectorOf(j *batchv1.Job) (labels.Selector, error) {
+	sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
+	if err != nil || j.Spec.Selector == nil || sel.Empty() {
+		return nil, errNoSelector
+	}
+	return sel, nil
 }
 
 // ownedPods returns the pods that the Job's selector matches and the Job
 // controls.
 func (c *Controller) ownedPods(j *batchv1.Job) ([]*corev1.Pod, error) {
-	sel, err := metav1.LabelSelectorAsSelector(j.Spec.Selector)
-	if err != nil || j.Spec.Selector == nil || sel.Empty() {
-		return nil, errNoSelector
+	sel, err := selectorOf(j)
+	if err != nil {
+		return nil, err
 	}
 	all, err := c.pods.Pods(j.Namespace).List(sel)
 	if err != nil {

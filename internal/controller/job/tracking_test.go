@@ -165,3 +165,23 @@ func TestLaggingCacheDoesNotCountTwice(t *testing.T) {
 		t.Errorf("succeeded = %d, want 1", j.Status.Succeeded)
 	}
 }
+
+func TestAdoptOrphan(t *testing.T) {
+	j := newJob("ad", ptr[int32](1), ptr[int32](1))
+	orphan := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns, UID: "stray-uid", Labels: j.Spec.Template.Labels},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	f := newFixture(t, j, orphan)
+	f.sync("ad")
+	got, err := f.client.CoreV1().Pods(ns).Get(context.Background(), "stray", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := metav1.GetControllerOf(got); ref == nil || ref.UID != j.UID || !hasTracking(got) {
+		t.Errorf("orphan not adopted: refs %v finalizers %v", got.OwnerReferences, got.Finalizers)
+	}
+	if n := len(f.pods()); n != 1 {
+		t.Errorf("%d pods, want the adopted one only", n)
+	}
+}
