@@ -41,7 +41,7 @@ func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, st 
 		return wait, nil
 	}
 	missing = missing[:min(len(missing), maxPodsPerSync)]
-	created, err := c.createPods(ctx, key, j, missing)
+	created, err := c.createPods(ctx, key, j, st, missing)
 	st.active = append(st.active, created...)
 	return 0, err
 }
@@ -80,7 +80,7 @@ func planIndexed(j *batchv1.Job, st *jobState) (surplus []*corev1.Pod, missing [
 	var keep []*corev1.Pod
 	for _, p := range st.active {
 		i := podIndex(p)
-		if i < 0 || i >= int(n) || running[i] || st.succeededIdx[i] {
+		if i < 0 || i >= int(n) || running[i] || st.succeededIdx[i] || st.failedIdx[i] {
 			surplus = append(surplus, p)
 			continue
 		}
@@ -100,7 +100,7 @@ func planIndexed(j *batchv1.Job, st *jobState) (surplus []*corev1.Pod, missing [
 		budget -= int(st.terminating)
 	}
 	for i := 0; i < int(n) && len(missing) < budget; i++ {
-		if !running[i] && !st.succeededIdx[i] {
+		if !running[i] && !st.succeededIdx[i] && !st.failedIdx[i] {
 			missing = append(missing, i)
 		}
 	}
@@ -147,7 +147,7 @@ func backoffRemaining(st *jobState, now time.Time) time.Duration {
 // createPods creates a pod for each index in slow-start batches (1, 2,
 // 4, ...), stopping after a batch with a failure. The creates are expected
 // before they are issued; those that fail or are skipped are taken back.
-func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job, indexes []int) ([]*corev1.Pod, error) {
+func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job, st *jobState, indexes []int) ([]*corev1.Pod, error) {
 	c.exp.expectCreations(key, len(indexes))
 	var created []*corev1.Pod
 	var mu sync.Mutex
@@ -161,7 +161,7 @@ func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job,
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p, err := c.createPod(ctx, j, idx)
+				p, err := c.createPod(ctx, j, st, idx)
 				errs[k] = err
 				if p != nil {
 					mu.Lock()
@@ -186,8 +186,11 @@ func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job,
 
 // createPod creates one pod of the Job. A namespace being deleted refuses
 // all creates; that is not the Job's failure.
-func (c *Controller) createPod(ctx context.Context, j *batchv1.Job, index int) (*corev1.Pod, error) {
+func (c *Controller) createPod(ctx context.Context, j *batchv1.Job, st *jobState, index int) (*corev1.Pod, error) {
 	pod := podFromJob(j, index)
+	if perIndex(j) && index >= 0 {
+		annotateFailures(pod, st.indexFail, index)
+	}
 	created, err := c.client.CoreV1().Pods(j.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {

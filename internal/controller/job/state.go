@@ -37,6 +37,10 @@ type jobState struct {
 	release []*corev1.Pod
 	// succeededIdx holds the succeeded indexes of an Indexed Job.
 	succeededIdx map[int]bool
+	// failedIdx and indexFail are the failed indexes and the failures
+	// per index of a Job with backoffLimitPerIndex.
+	failedIdx map[int]bool
+	indexFail indexFailures
 	// failJob is the message of a podFailurePolicy FailJob match.
 	failJob string
 	// failuresSinceSuccess and lastFailure drive the back-off of creates.
@@ -84,8 +88,13 @@ func (st *jobState) tracked(p *corev1.Pod) bool {
 func newState(j *batchv1.Job, pods []*corev1.Pod, released func(types.UID) bool) *jobState {
 	st := &jobState{job: j, succeededIdx: map[int]bool{}, released: released,
 		countedSucceeded: j.Status.Succeeded, countedFailed: j.Status.Failed}
+	st.failedIdx = map[int]bool{}
+	st.indexFail = indexFailures{counted: map[int]int{}, ignored: map[int]int{}}
 	if n, ok := completions(j); ok && indexed(j) {
 		st.succeededIdx = parseIndexes(j.Status.CompletedIndexes, int(n))
+		if j.Status.FailedIndexes != nil {
+			st.failedIdx = parseIndexes(*j.Status.FailedIndexes, int(n))
+		}
 	}
 	st.moveCounted(pods)
 	var lastSuccess time.Time
@@ -216,6 +225,7 @@ func (st *jobState) addSucceeded(p *corev1.Pod) {
 // towards backoffLimit.
 func (st *jobState) addFailed(p *corev1.Pod) bool {
 	action, msg, ok := matchFailurePolicy(st.job.Spec.PodFailurePolicy, p)
+	st.notePodFailure(p, action, ok)
 	if ok && action == batchv1.PodFailurePolicyActionIgnore {
 		if st.tracked(p) {
 			st.release = append(st.release, p)

@@ -90,6 +90,9 @@ func (c *Controller) fillStatus(j *batchv1.Job, st *jobState, target *batchv1.Jo
 	if indexed(j) {
 		s.CompletedIndexes = formatIndexes(st.succeededIdx)
 	}
+	if perIndex(j) {
+		s.FailedIndexes = ptr(formatIndexes(st.failedIdx))
+	}
 	if target == nil {
 		return
 	}

@@ -151,6 +151,11 @@ func (c *Controller) finishTarget(j *batchv1.Job, st *jobState, now time.Time) *
 	switch {
 	case st.failJob != "":
 		return fail(batchv1.JobReasonPodFailurePolicy, st.failJob)
+	}
+	if reason, msg, ok := perIndexTarget(j, st); ok {
+		return fail(reason, msg)
+	}
+	switch {
 	case exceedsBackoffLimit(j, st):
 		return fail(batchv1.JobReasonBackoffLimitExceeded, msgBackoffLimit)
 	case pastDeadline(j, now):

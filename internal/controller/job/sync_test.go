@@ -406,3 +406,53 @@ func TestResumeRestartsDeadline(t *testing.T) {
 		t.Errorf("resumed job: status %+v, %d running", j.Status, len(f.running()))
 	}
 }
+
+func TestBackoffLimitPerIndex(t *testing.T) {
+	f := newFixture(t, newJob("pi", ptr[int32](2), ptr[int32](2), func(j *batchv1.Job) {
+		m := batchv1.IndexedCompletion
+		j.Spec.CompletionMode = &m
+		j.Spec.BackoffLimitPerIndex = ptr[int32](1)
+		j.Spec.BackoffLimit = ptr[int32](1<<31 - 1)
+	}))
+	f.sync("pi")
+	failIndex1 := func() *corev1.Pod {
+		for _, p := range f.running() {
+			if podIndex(p) == 1 {
+				f.finish(p, corev1.PodFailed, 1)
+				return p
+			}
+		}
+		t.Fatal("no running pod of index 1")
+		return nil
+	}
+	failIndex1()
+	f.clock.Step(initialBackoff)
+	f.sync("pi")
+	var retry *corev1.Pod
+	for _, p := range f.running() {
+		if podIndex(p) == 1 {
+			retry = p
+		}
+	}
+	if retry == nil || retry.Annotations[batchv1.JobIndexFailureCountAnnotation] != "1" {
+		t.Fatalf("retry of index 1 = %+v", retry)
+	}
+	failIndex1()
+	f.clock.Step(time.Minute)
+	f.sync("pi")
+	j := f.job("pi")
+	if j.Status.FailedIndexes == nil || *j.Status.FailedIndexes != "1" {
+		t.Fatalf("failedIndexes = %v", j.Status.FailedIndexes)
+	}
+	for _, p := range f.running() {
+		if podIndex(p) == 1 {
+			t.Fatal("failed index recreated")
+		}
+		f.finish(p, corev1.PodSucceeded, 0)
+	}
+	f.sync("pi")
+	j = f.job("pi")
+	if !hasCondition(j, batchv1.JobFailed, batchv1.JobReasonFailedIndexes) || j.Status.CompletedIndexes != "0" {
+		t.Errorf("status = %+v", j.Status)
+	}
+}
