@@ -2,10 +2,13 @@
 // creates pods from the template until the wanted number of completions
 // have succeeded (keeping at most parallelism running, one pod per index
 // for Indexed Jobs), recreates failed pods with exponential back-off up to
-// backoffLimit, fails Jobs past activeDeadlineSeconds or matching a
-// podFailurePolicy FailJob rule, deletes the pods of suspended and
-// finished Jobs, reports counts and conditions in the status, and deletes
-// finished Jobs once ttlSecondsAfterFinished has passed.
+// backoffLimit (or backoffLimitPerIndex), fails Jobs past
+// activeDeadlineSeconds or matching a podFailurePolicy FailJob rule,
+// completes them by completions or successPolicy, deletes the pods of
+// suspended and finishing Jobs, reports counts and conditions in the
+// status (FailureTarget or SuccessCriteriaMet first, Failed or Complete
+// once no pod is left), and deletes finished Jobs once
+// ttlSecondsAfterFinished has passed.
 //
 // Pods are counted through the batch.kubernetes.io/job-tracking finalizer
 // and status.uncountedTerminatedPods (see jobState), so a pod deleted

@@ -15,6 +15,10 @@ import (
 // completion index.
 const indexEnv = "JOB_COMPLETION_INDEX"
 
+// maxGeneratedNamePrefix is the longest generateName the API server
+// keeps whole (63 less its 5 random characters).
+const maxGeneratedNamePrefix = 58
+
 // noIndex is the index of a pod of a NonIndexed Job, or of a pod whose
 // index is missing or malformed.
 const noIndex = -1
@@ -121,7 +125,8 @@ func podFromJob(j *batchv1.Job, index int) *corev1.Pod {
 
 func addIndex(pod *corev1.Pod, job string, index int) {
 	v := strconv.Itoa(index)
-	pod.GenerateName = job + "-" + v + "-"
+	suffix := "-" + v + "-"
+	pod.GenerateName = job[:min(len(job), maxGeneratedNamePrefix-len(suffix))] + suffix
 	if pod.Annotations == nil {
 		pod.Annotations = map[string]string{}
 	}
