@@ -19,6 +19,7 @@ import (
 	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
+	"github.com/skiff/skiff/internal/controller/job"
 	"github.com/skiff/skiff/internal/controller/namespace"
 	"github.com/skiff/skiff/internal/controller/nodeipam"
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
@@ -118,6 +119,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	deploy := deployment.New(client, factory, log)
 	cron := cronjob.New(client, factory, log)
 	ds := daemonset.New(client, factory, log)
+	jobs := job.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -128,6 +130,7 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	g.Go(func() error { return deploy.Start(gctx, 5) })
 	g.Go(func() error { return cron.Start(gctx, 2) })
 	g.Go(func() error { return ds.Start(gctx, 2) })
+	g.Go(func() error { return jobs.Start(gctx, 5) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })
