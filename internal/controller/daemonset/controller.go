@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 const (
@@ -53,7 +55,7 @@ type Controller struct {
 	nodes     corelisters.NodeLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	exp       *expectations
+	exp       *expectations.Expectations
 	// backoff spaces out the deletions of failed pods per DaemonSet and
 	// node, so a pod that fails at once is not recreated in a hot loop.
 	backoff  *flowcontrol.Backoff
@@ -78,7 +80,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		synced: []cache.InformerSynced{ds.Informer().HasSynced, revs.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "daemonset"}),
-		exp:     newExpectations(time.Now),
+		exp:     expectations.New(time.Now),
 		backoff: flowcontrol.NewBackOff(failedPodBackoffInitial, failedPodBackoffMax),
 		log:     log.With("controller", "daemonset"), now: time.Now, burst: burstReplicas,
 	}

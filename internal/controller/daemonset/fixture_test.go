@@ -21,6 +21,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 const ns = "default"
@@ -64,7 +66,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f := &fixture{t: t, client: client, factory: factory, c: c, rec: record.NewFakeRecorder(1000), clock: &fakeClock{t: t0}}
 	c.recorder = f.rec
 	c.now = f.clock.Now
-	c.exp = newExpectations(f.clock.Now)
+	c.exp = expectations.New(f.clock.Now)
 	f.refresh()
 	return f
 }
@@ -153,7 +155,7 @@ func (f *fixture) check(err error) {
 func (f *fixture) sync(name string) error {
 	f.t.Helper()
 	f.refresh()
-	f.c.exp.forget(ns + "/" + name)
+	f.c.exp.Forget(ns + "/" + name)
 	f.client.ClearActions()
 	_, err := f.c.sync(context.Background(), ns+"/"+name)
 	f.refresh()

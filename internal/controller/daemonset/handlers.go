@@ -43,7 +43,7 @@ func (c *Controller) onDelete(obj any) {
 		return
 	}
 	key := keyOf(ds)
-	c.exp.forget(key)
+	c.exp.Forget(key)
 	c.queue.Add(key)
 }
 
@@ -72,7 +72,7 @@ func (c *Controller) onPodAdd(obj any) {
 	}
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
 		if ds := c.resolve(p.Namespace, ref); ds != nil {
-			c.exp.creationsObserved(keyOf(ds), 1)
+			c.exp.CreationsObserved(keyOf(ds), 1)
 			c.queue.Add(keyOf(ds))
 		}
 		return
@@ -127,7 +127,7 @@ func (c *Controller) onPodDelete(obj any) {
 		return
 	}
 	if ds := c.resolve(p.Namespace, metav1.GetControllerOfNoCopy(p)); ds != nil {
-		c.exp.deletionObserved(keyOf(ds), podKey(p))
+		c.exp.DeletionObserved(keyOf(ds), podKey(p))
 		c.queue.Add(keyOf(ds))
 	}
 }

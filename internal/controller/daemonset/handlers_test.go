@@ -56,15 +56,15 @@ func TestPodEventsObserveExpectations(t *testing.T) {
 	key := "default/agent"
 	p := newPod(ds, "n1", "h")
 	p.Name, p.UID = "agent-1", types.UID("agent-1-uid")
-	f.c.exp.expect(key, 1, []string{"default/agent-2"})
+	f.c.exp.Expect(key, 1, []string{"default/agent-2"})
 	f.c.onPodAdd(p)
-	if f.c.exp.satisfied(key) {
+	if f.c.exp.Satisfied(key) {
 		t.Fatal("satisfied with a deletion outstanding")
 	}
 	gone := p.DeepCopy()
 	gone.Name = "agent-2"
 	f.c.onPodDelete(gone)
-	if !f.c.exp.satisfied(key) {
+	if !f.c.exp.Satisfied(key) {
 		t.Fatal("not satisfied after the create and delete were seen")
 	}
 	if got := f.drain(); len(got) != 1 || got[0] != key {

@@ -44,7 +44,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	ds, err := c.dsLister.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -74,7 +74,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if s.byNode, err = c.podsByNode(ctx, ds, sel); err != nil {
 		return 0, err
 	}
-	if !c.exp.satisfied(key) {
+	if !c.exp.Satisfied(key) {
 		return c.finish(ctx, s, nil)
 	}
 	acted, err := c.manage(ctx, s)
@@ -236,10 +236,10 @@ func (c *Controller) syncNodes(ctx context.Context, s *syncState, victims []*cor
 	for i, p := range victims {
 		keys[i] = podKey(p)
 	}
-	c.exp.expect(s.key, len(nodes), keys)
+	c.exp.Expect(s.key, len(nodes), keys)
 	created, createErr := slowStart(len(nodes), 1, func(i int) error { return c.createPod(ctx, s, nodes[i]) })
 	if skipped := len(nodes) - created; skipped > 0 {
-		c.exp.creationsObserved(s.key, skipped)
+		c.exp.CreationsObserved(s.key, skipped)
 	}
 	return errors.Join(createErr, c.deletePods(ctx, s, victims))
 }
@@ -275,7 +275,7 @@ func (c *Controller) deletePods(ctx context.Context, s *syncState, victims []*co
 				c.recorder.Eventf(s.ds, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 				return
 			}
-			c.exp.deletionObserved(s.key, podKey(p))
+			c.exp.DeletionObserved(s.key, podKey(p))
 			if !apierrors.IsNotFound(err) {
 				c.recorder.Eventf(s.ds, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 				errs[i] = fmt.Errorf("delete pod %s: %w", p.Name, err)

@@ -33,6 +33,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 const component = "job-controller"
@@ -48,7 +50,7 @@ type Controller struct {
 	pods     corelisters.PodLister
 	synced   []cache.InformerSynced
 	queue    workqueue.TypedRateLimitingInterface[string]
-	exp      *expectations
+	exp      *expectations.Expectations
 	released *releasedPods
 	recorder record.EventRecorder
 	log      *slog.Logger
@@ -68,7 +70,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 		synced: []cache.InformerSynced{jobs.Informer().HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "job"}),
-		exp: newExpectations(time.Now), released: newReleasedPods(), log: log.With("controller", "job"), now: time.Now,
+		exp: expectations.New(time.Now), released: newReleasedPods(), log: log.With("controller", "job"), now: time.Now,
 	}
 	_, _ = jobs.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.onAdd, UpdateFunc: c.onUpdate, DeleteFunc: c.onDelete,

@@ -19,6 +19,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 const ns = "default"
@@ -62,7 +64,7 @@ func newFixture(t *testing.T, objs ...runtime.Object) *fixture {
 	f := &fixture{t: t, client: client, factory: factory, c: c, rec: record.NewFakeRecorder(1000), clock: &fakeClock{t: t0}}
 	c.recorder = f.rec
 	c.now = f.clock.Now
-	c.exp = newExpectations(f.clock.Now)
+	c.exp = expectations.New(f.clock.Now)
 	f.refresh()
 	return f
 }
@@ -139,7 +141,7 @@ func (f *fixture) refresh() {
 	}
 	replace(f.factory.Batch().V1().Jobs().Informer(), js)
 	replace(f.factory.Core().V1().Pods().Informer(), ps)
-	f.c.exp = newExpectations(f.clock.Now) // the cache now shows every create and delete
+	f.c.exp = expectations.New(f.clock.Now) // the cache now shows every create and delete
 }
 
 // sync refreshes the caches and syncs the Job.

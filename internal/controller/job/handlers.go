@@ -27,7 +27,7 @@ func (c *Controller) onUpdate(old, cur any) {
 		return
 	}
 	if o.UID != j.UID {
-		c.exp.forget(keyOf(&j.ObjectMeta))
+		c.exp.Forget(keyOf(&j.ObjectMeta))
 	}
 	c.queue.Add(keyOf(&j.ObjectMeta))
 }
@@ -41,7 +41,7 @@ func (c *Controller) onDelete(obj any) {
 		return
 	}
 	key := keyOf(&j.ObjectMeta)
-	c.exp.forget(key)
+	c.exp.Forget(key)
 	c.queue.Add(key)
 }
 
@@ -58,7 +58,7 @@ func (c *Controller) onPodAdd(obj any) {
 	}
 	if j := c.resolve(p); j != nil {
 		key := keyOf(&j.ObjectMeta)
-		c.exp.creationsObserved(key, 1)
+		c.exp.CreationsObserved(key, 1)
 		c.queue.Add(key)
 		return
 	}
@@ -113,7 +113,7 @@ func (c *Controller) onPodDelete(obj any) {
 	c.released.observe(p, false)
 	if j := c.resolve(p); j != nil {
 		key := keyOf(&j.ObjectMeta)
-		c.exp.deletionObserved(key, podKey(p))
+		c.exp.DeletionObserved(key, podKey(p))
 		c.queue.Add(key)
 		return
 	}

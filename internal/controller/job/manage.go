@@ -148,7 +148,7 @@ func backoffRemaining(st *jobState, now time.Time) time.Duration {
 // 4, ...), stopping after a batch with a failure. The creates are expected
 // before they are issued; those that fail or are skipped are taken back.
 func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job, st *jobState, indexes []int) ([]*corev1.Pod, error) {
-	c.exp.expectCreations(key, len(indexes))
+	c.exp.ExpectCreations(key, len(indexes))
 	var created []*corev1.Pod
 	var mu sync.Mutex
 	done := 0
@@ -179,7 +179,7 @@ func (c *Controller) createPods(ctx context.Context, key string, j *batchv1.Job,
 		}
 	}
 	if skipped := len(indexes) - len(created); skipped > 0 {
-		c.exp.creationsObserved(key, skipped)
+		c.exp.CreationsObserved(key, skipped)
 	}
 	return created, firstErr
 }
@@ -214,7 +214,7 @@ func (c *Controller) deletePods(ctx context.Context, key string, j *batchv1.Job,
 	for i, p := range victims {
 		keys[i] = podKey(p)
 	}
-	c.exp.expectDeletions(key, keys)
+	c.exp.ExpectDeletions(key, keys)
 	errs := make([]error, len(victims))
 	var wg sync.WaitGroup
 	for i, p := range victims {
@@ -237,10 +237,10 @@ func (c *Controller) deletePod(ctx context.Context, key string, j *batchv1.Job, 
 	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		c.exp.deletionObserved(key, podKey(p))
+		c.exp.DeletionObserved(key, podKey(p))
 		return nil
 	case err != nil:
-		c.exp.deletionObserved(key, podKey(p))
+		c.exp.DeletionObserved(key, podKey(p))
 		c.recorder.Eventf(j, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 		return fmt.Errorf("delete pod %s: %w", p.Name, err)
 	}

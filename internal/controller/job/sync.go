@@ -33,7 +33,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	j, err := c.jobs.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -106,7 +106,7 @@ func (c *Controller) syncJob(ctx context.Context, key string, orig *batchv1.Job,
 	target := c.finishTarget(j, st, now)
 	var next time.Duration
 	var manageErr error
-	canAct := c.exp.satisfied(key)
+	canAct := c.exp.Satisfied(key)
 	switch {
 	case target != nil:
 		if target.Type == batchv1.JobFailureTarget {

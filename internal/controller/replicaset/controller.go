@@ -25,6 +25,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 // Controller is the ReplicaSet controller, or the ReplicationController
@@ -35,7 +37,7 @@ type Controller struct {
 	pods      corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[string]
-	exp       *expectations
+	exp       *expectations.Expectations
 	component string // source of events
 	recorder  record.EventRecorder
 	log       *slog.Logger
@@ -69,7 +71,7 @@ func newController(client kubernetes.Interface, factory informers.SharedInformer
 		synced: []cache.InformerSynced{inf.HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: name}),
-		exp: newExpectations(time.Now), log: log.With("controller", name), now: time.Now, burst: burstReplicas,
+		exp: expectations.New(time.Now), log: log.With("controller", name), now: time.Now, burst: burstReplicas,
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.onAdd, UpdateFunc: c.onUpdate, DeleteFunc: c.onDelete,

@@ -20,6 +20,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 const ns = "default"
@@ -69,7 +71,7 @@ func newFixture(t *testing.T, rc bool, objs ...runtime.Object) *fixture {
 	f := &fixture{t: t, client: client, factory: factory, c: c, rec: record.NewFakeRecorder(1000), clock: &fakeClock{t: t0}, created: created}
 	c.recorder = f.rec
 	c.now = f.clock.Now
-	c.exp = newExpectations(f.clock.Now)
+	c.exp = expectations.New(f.clock.Now)
 	for _, o := range objs {
 		f.cache(o)
 	}

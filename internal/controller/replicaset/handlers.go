@@ -39,7 +39,7 @@ func (c *Controller) onDelete(obj any) {
 	}
 	key := keyOf(r.meta)
 	// A new object of the same name starts without expectations.
-	c.exp.forget(key)
+	c.exp.Forget(key)
 	c.queue.Add(key)
 }
 
@@ -60,7 +60,7 @@ func (c *Controller) onPodAdd(obj any) {
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
 		if r := c.resolve(p.Namespace, ref); r != nil {
 			key := keyOf(r.meta)
-			c.exp.creationsObserved(key, 1)
+			c.exp.CreationsObserved(key, 1)
 			c.queue.Add(key)
 		}
 		return
@@ -124,7 +124,7 @@ func (c *Controller) onPodDelete(obj any) {
 	}
 	if r := c.resolve(p.Namespace, ref); r != nil {
 		key := keyOf(r.meta)
-		c.exp.deletionObserved(key, podKey(p))
+		c.exp.DeletionObserved(key, podKey(p))
 		c.queue.Add(key)
 	}
 }

@@ -32,12 +32,12 @@ func TestPodEventsWakeOwners(t *testing.T) {
 	f := newFixture(t, false, web, web2, other)
 	drain(f.c)
 
-	f.c.exp.expectCreations("default/web", 1)
+	f.c.exp.ExpectCreations("default/web", 1)
 	f.c.onPodAdd(newPod("owned", "web", web))
 	if got := drain(f.c); !slices.Equal(got, []string{"default/web"}) {
 		t.Errorf("owned pod added: queue %v", got)
 	}
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Error("owned pod added: creation not observed")
 	}
 
@@ -92,9 +92,9 @@ func TestAddPodBeingDeletedIsADeletion(t *testing.T) {
 	f := newFixture(t, false, web)
 	drain(f.c)
 	p := newPod("going", "web", web, func(p *corev1.Pod) { now := metav1.NewTime(t0); p.DeletionTimestamp = &now })
-	f.c.exp.expectDeletions("default/web", []string{podKey(p)})
+	f.c.exp.ExpectDeletions("default/web", []string{podKey(p)})
 	f.c.onPodAdd(p)
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Error("deletion not observed")
 	}
 	if got := drain(f.c); !slices.Equal(got, []string{"default/web"}) {
@@ -113,9 +113,9 @@ func TestReplicaSetEvents(t *testing.T) {
 		t.Errorf("add and update: queue %v", got)
 	}
 
-	f.c.exp.expectCreations("default/web", 2)
+	f.c.exp.ExpectCreations("default/web", 2)
 	f.c.onDelete(cache.DeletedFinalStateUnknown{Key: "default/web", Obj: web})
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Error("expectations kept after the ReplicaSet was deleted")
 	}
 	if got := drain(f.c); !slices.Equal(got, []string{"default/web"}) {
@@ -123,22 +123,22 @@ func TestReplicaSetEvents(t *testing.T) {
 	}
 
 	// Recreated under the same name, seen as an update.
-	f.c.exp.expectCreations("default/web", 2)
+	f.c.exp.ExpectCreations("default/web", 2)
 	again := web.DeepCopy()
 	again.UID = "web-uid-2"
 	f.c.onUpdate(web, again)
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Error("expectations of the old object kept for the new one")
 	}
 }
 
 func TestSyncOfDeletedReplicaSet(t *testing.T) {
 	f := newFixture(t, false)
-	f.c.exp.expectCreations("default/gone", 1)
+	f.c.exp.ExpectCreations("default/gone", 1)
 	if _, err := f.sync("default/gone"); err != nil {
 		t.Fatal(err)
 	}
-	if !f.c.exp.satisfied("default/gone") {
+	if !f.c.exp.Satisfied("default/gone") {
 		t.Error("expectations of a deleted ReplicaSet kept")
 	}
 }

@@ -35,7 +35,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	r, err := c.kind.get(ns, name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return 0, nil
 	}
 	if err != nil {
@@ -45,7 +45,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		c.log.Warn("invalid or empty selector, skipping", "kind", c.kind.gvk().Kind, "namespace", ns, "name", name)
 		return 0, nil
 	}
-	needsSync := c.exp.satisfied(key)
+	needsSync := c.exp.Satisfied(key)
 	all, err := c.pods.Pods(ns).List(labels.Everything())
 	if err != nil {
 		return 0, err
@@ -89,11 +89,11 @@ func (c *Controller) manageReplicas(ctx context.Context, key string, r *replicat
 // before they are issued, so pod events racing the requests count; those
 // that fail or are skipped are taken back.
 func (c *Controller) createPods(ctx context.Context, key string, r *replicated, n int) error {
-	c.exp.expectCreations(key, n)
+	c.exp.ExpectCreations(key, n)
 	ref := metav1.NewControllerRef(r.meta, c.kind.gvk())
 	created, err := slowStart(n, slowStartInitialBatch, func() error { return c.createPod(ctx, r, ref) })
 	if skipped := n - created; skipped > 0 {
-		c.exp.creationsObserved(key, skipped)
+		c.exp.CreationsObserved(key, skipped)
 	}
 	return err
 }
@@ -127,7 +127,7 @@ func (c *Controller) deletePods(ctx context.Context, key string, r *replicated, 
 	for i, p := range victims {
 		keys[i] = podKey(p)
 	}
-	c.exp.expectDeletions(key, keys)
+	c.exp.ExpectDeletions(key, keys)
 	errs := make([]error, len(victims))
 	var wg sync.WaitGroup
 	for i, p := range victims {
@@ -135,7 +135,7 @@ func (c *Controller) deletePods(ctx context.Context, key string, r *replicated, 
 		go func() {
 			defer wg.Done()
 			if err := c.deletePod(ctx, r, p); err != nil {
-				c.exp.deletionObserved(key, podKey(p))
+				c.exp.DeletionObserved(key, podKey(p))
 				if !apierrors.IsNotFound(err) {
 					errs[i] = err
 				}

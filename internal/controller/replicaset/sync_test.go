@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
 func TestCreatesMissingPods(t *testing.T) {
@@ -65,12 +67,12 @@ func TestExpectationsPreventDoubleCreates(t *testing.T) {
 		f.cache(&p)
 		f.c.onPodAdd(&p)
 	}
-	if f.c.exp.satisfied("default/web") {
+	if f.c.exp.Satisfied("default/web") {
 		t.Fatal("expectations satisfied with one create unobserved")
 	}
 	f.cache(&all.Items[2])
 	f.c.onPodAdd(&all.Items[2])
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Fatal("expectations not satisfied after all creates were observed")
 	}
 	f.mustSync("default/web")
@@ -82,7 +84,7 @@ func TestExpectationsPreventDoubleCreates(t *testing.T) {
 func TestExpectationsExpire(t *testing.T) {
 	f := newFixture(t, false, newRS("web", 2))
 	f.mustSync("default/web")
-	f.clock.Step(expectationsTTL - time.Second)
+	f.clock.Step(expectations.TTL - time.Second)
 	f.mustSync("default/web")
 	if n := len(f.actions("create", "pods")); n != 0 {
 		t.Fatalf("created %d pods while expectations were live", n)
@@ -135,7 +137,7 @@ func TestScaleDownDeletesRankedPods(t *testing.T) {
 	u := pods[3].(*corev1.Pod)
 	f.c.onPodDelete(cacheTombstone(u))
 	f.c.onPodDelete(u)
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Fatal("expectations not satisfied after both deletions were observed")
 	}
 }
@@ -348,7 +350,7 @@ func TestFailedCreatesSetReplicaFailure(t *testing.T) {
 	}
 	// Only the 3 successful creates are awaited.
 	f.observeCreated()
-	if !f.c.exp.satisfied("default/web") {
+	if !f.c.exp.Satisfied("default/web") {
 		t.Fatal("expectations wait for creates that failed")
 	}
 
