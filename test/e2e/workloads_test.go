@@ -146,6 +146,10 @@ func TestDeploymentRollout(t *testing.T) {
 	rw.check(t, "set image", 5, 3)
 	assertLines(t, s.mustKubectl("rollout", "history", "deployment/web"),
 		`^REVISION\s+CHANGE-CAUSE$`, `^1\s+<none>$`, `^2\s+busybox 2$`)
+	// The controller records the revision through /status.
+	if rev := s.mustKubectl("get", "deployment", "web", "-o", `jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}`); rev != "2" {
+		t.Fatalf("deployment revision annotation %q, want 2", rev)
+	}
 	if n := strings.Count(s.mustKubectl("get", "rs", "-l", "app=web", "--no-headers"), "\n"); n != 2 {
 		t.Fatalf("%d ReplicaSets, want 2", n)
 	}

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 )
 
@@ -378,33 +377,6 @@ func TestAdoptAndRelease(t *testing.T) {
 	}
 	if len(byName) != 3 {
 		t.Errorf("the adopted ReplicaSet has the template: no new one expected, got %d ReplicaSets", len(byName))
-	}
-}
-
-// TestRevisionWithStatusDroppingMetadata runs against a server that keeps
-// only the status of a /status update: the revision still reaches the
-// Deployment.
-func TestRevisionWithStatusDroppingMetadata(t *testing.T) {
-	h := newHarness(t, newDeployment(1, "1"))
-	gvr := appsv1.SchemeGroupVersion.WithResource("deployments")
-	h.client.PrependReactor("update", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		ua := a.(k8stesting.UpdateAction)
-		if ua.GetSubresource() != "status" {
-			return false, nil, nil
-		}
-		in := ua.GetObject().(*appsv1.Deployment)
-		cur, err := h.client.Tracker().Get(gvr, in.Namespace, in.Name)
-		if err != nil {
-			return true, nil, err
-		}
-		next := cur.(*appsv1.Deployment).DeepCopy()
-		next.Status = in.Status
-		return true, next, h.client.Tracker().Update(gvr, next, in.Namespace)
-	})
-	h.sync("web")
-	got := h.deployment("web")
-	if got.Annotations[RevisionAnnotation] != "1" || got.Status.ObservedGeneration != 1 {
-		t.Fatalf("revision %q observedGeneration %d", got.Annotations[RevisionAnnotation], got.Status.ObservedGeneration)
 	}
 }
 

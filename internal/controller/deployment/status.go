@@ -2,7 +2,6 @@ package deployment
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -11,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Condition reasons, as kube-controller-manager's.
@@ -249,25 +247,12 @@ func (c *Controller) requeueStuckDeployment(d *appsv1.Deployment, s appsv1.Deplo
 }
 
 // writeStatus stores d's status and revision annotation through the status
-// subresource. Kubernetes takes annotations from a status update; should
-// the server have dropped the revision, it is patched onto the object.
-// d's resourceVersion follows the server's, for the next write.
+// subresource, which keeps annotations as Kubernetes' does. d's
+// resourceVersion follows the server's, for the next write.
 func (c *Controller) writeStatus(ctx context.Context, d *appsv1.Deployment) error {
-	api := c.client.AppsV1().Deployments(d.Namespace)
-	out, err := api.UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	out, err := c.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("update status of deployment %s/%s: %w", d.Namespace, d.Name, err)
-	}
-	rev, ok := d.Annotations[RevisionAnnotation]
-	if ok && out.Annotations[RevisionAnnotation] != rev {
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
-			"annotations":     map[string]string{RevisionAnnotation: rev},
-			"resourceVersion": out.ResourceVersion,
-		}})
-		out, err = api.Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-		if err != nil {
-			return fmt.Errorf("set revision of deployment %s/%s: %w", d.Namespace, d.Name, err)
-		}
 	}
 	d.ResourceVersion = out.ResourceVersion
 	return nil
