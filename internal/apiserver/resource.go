@@ -28,6 +28,8 @@ type resourceHandler struct {
 	cache  *cacher
 	fields map[string]bool
 	fm     *fieldManagers
+	// alloc, when set, allocates what objects hold besides their key.
+	alloc allocator
 }
 
 func (s *Server) newResourceHandler(res *registry.Resource) (*resourceHandler, error) {

@@ -118,11 +118,14 @@ func (h *resourceHandler) createObject(ctx context.Context, obj runtime.Object, 
 	if !opts.applied {
 		obj = h.fm.update(nil, obj, opts.manager, opts.sub)
 	}
+	if h.alloc != nil {
+		return h.createAllocated(ctx, obj, opts)
+	}
 	if opts.dryRun {
 		return obj, nil
 	}
 	for attempt := 1; ; attempt++ {
-		rev, err := h.storeCreate(ctx, obj)
+		rev, err := h.storeCreate(ctx, obj, nil)
 		if err == nil {
 			setRV(obj, rev)
 			return obj, nil
@@ -137,7 +140,37 @@ func (h *resourceHandler) createObject(ctx context.Context, obj runtime.Object, 
 	}
 }
 
-func (h *resourceHandler) storeCreate(ctx context.Context, obj runtime.Object) (int64, error) {
+// createAllocated stores an object that holds allocations, taking them in
+// the same transaction; when a concurrent write took a value picked here,
+// it picks again.
+func (h *resourceHandler) createAllocated(ctx context.Context, obj runtime.Object, opts writeOptions) (runtime.Object, error) {
+	name := objMeta(obj).GetName()
+	for attempt := 1; ; attempt++ {
+		try := obj.DeepCopyObject()
+		claims, err := h.alloc.allocate(ctx, try, nil, opts.dryRun)
+		if err != nil {
+			return nil, err
+		}
+		if opts.dryRun {
+			return try, nil
+		}
+		rev, err := h.storeCreate(ctx, try, claims)
+		var taken *store.ClaimedError
+		if errors.As(err, &taken) {
+			if attempt < maxAllocateAttempts {
+				continue
+			}
+			return nil, apierrors.NewConflict(h.res.GroupResource(), name, errors.New("too many concurrent allocations, try again"))
+		}
+		if err != nil {
+			return nil, toStatusError(err, h.res, name)
+		}
+		setRV(try, rev)
+		return try, nil
+	}
+}
+
+func (h *resourceHandler) storeCreate(ctx context.Context, obj runtime.Object, claims []store.Claim) (int64, error) {
 	m := objMeta(obj)
 	stored, err := h.toStored(obj)
 	if err != nil {
@@ -147,7 +180,7 @@ func (h *resourceHandler) storeCreate(ctx context.Context, obj runtime.Object) (
 	if err != nil {
 		return 0, apierrors.NewInternalError(err)
 	}
-	return h.s.cfg.Store.Create(ctx, h.key(m.GetNamespace(), m.GetName()), data, h.res.TTL)
+	return h.s.cfg.Store.CreateWithClaims(ctx, h.key(m.GetNamespace(), m.GetName()), data, h.res.TTL, claims)
 }
 
 // prepareCreate sets the fields the server owns and applies defaults.

@@ -306,7 +306,11 @@ func (h *resourceHandler) writeRaw(ctx context.Context, obj runtime.Object, modR
 // finishDelete removes the object from the store if it is still at modRev.
 func (h *resourceHandler) finishDelete(ctx context.Context, cur runtime.Object, modRev int64) (runtime.Object, error) {
 	m := objMeta(cur)
-	prev, rev, err := h.s.cfg.Store.Delete(ctx, h.key(m.GetNamespace(), m.GetName()), modRev)
+	var claims []store.Claim
+	if h.alloc != nil {
+		claims = h.alloc.release(cur)
+	}
+	prev, rev, err := h.s.cfg.Store.DeleteWithClaims(ctx, h.key(m.GetNamespace(), m.GetName()), modRev, claims)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, err

@@ -113,6 +113,13 @@ func (h *resourceHandler) tryUpdate(ctx context.Context, cur, obj runtime.Object
 	if m.GetManagedFields() == nil {
 		m.SetManagedFields(cm.GetManagedFields())
 	}
+	var claims []store.Claim
+	if h.alloc != nil && opts.sub == "" && !h.deleteOnUpdate(obj) {
+		var err error
+		if claims, err = h.alloc.allocate(ctx, obj, cur, opts.dryRun); err != nil {
+			return nil, true, err
+		}
+	}
 	if equality.Semantic.DeepEqual(obj, cur) {
 		return cur, true, nil
 	}
@@ -137,8 +144,9 @@ func (h *resourceHandler) tryUpdate(ctx context.Context, cur, obj runtime.Object
 	if err != nil {
 		return nil, true, apierrors.NewInternalError(err)
 	}
-	rev, err := h.s.cfg.Store.Update(ctx, h.key(cm.GetNamespace(), cm.GetName()), data, modRev, h.res.TTL)
-	if errors.Is(err, store.ErrConflict) && !explicitRV {
+	rev, err := h.s.cfg.Store.UpdateWithClaims(ctx, h.key(cm.GetNamespace(), cm.GetName()), data, modRev, h.res.TTL, claims)
+	var taken *store.ClaimedError
+	if (errors.Is(err, store.ErrConflict) && !explicitRV) || errors.As(err, &taken) {
 		return nil, false, nil
 	}
 	if err != nil {

@@ -44,6 +44,10 @@ type Config struct {
 	// NodeClientTLS is how the API server calls node agents (logs):
 	// the cluster CA and its kubelet-client certificate.
 	NodeClientTLS *tls.Config
+	// ServiceCIDR, when set, is where services' cluster IPs come from;
+	// NodePorts is the range of node ports (DefaultNodePortRange if zero).
+	ServiceCIDR *net.IPNet
+	NodePorts   PortRange
 }
 
 // Server is the API server.
@@ -92,6 +96,19 @@ func New(cfg Config) (*Server, error) {
 	if err := s.install(cfg.Resources); err != nil {
 		stop()
 		return nil, err
+	}
+	if cfg.ServiceCIDR != nil {
+		if cfg.NodePorts.Size == 0 {
+			cfg.NodePorts = DefaultNodePortRange
+		}
+		a, err := newServiceAllocator(cfg.Store, cfg.ServiceCIDR, cfg.NodePorts)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if h := s.handlers[gvrKey("", "v1", "services")]; h != nil {
+			h.alloc = a
+		}
 	}
 	s.discovery = newDiscovery(cfg.Resources)
 	s.openapi = newOpenAPI(cfg.Resources, scheme, cfg.Version.GitVersion)

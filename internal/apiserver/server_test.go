@@ -24,12 +24,17 @@ import (
 // newTestServer serves the API in-process over a real embedded etcd,
 // without authentication, and returns a client for it.
 func newTestServer(t *testing.T) kubernetes.Interface {
+	return newTestServerWith(t, Config{})
+}
+
+// newTestServerWith is newTestServer with extra configuration (the store,
+// resources, version and log are filled in).
+func newTestServerWith(t *testing.T, cfg Config) kubernetes.Interface {
 	t.Helper()
 	st, _ := storetest.New(t, nil)
-	s, err := New(Config{
-		Store: st, Resources: catalog.Resources(), Version: version.Info{GitVersion: "v1.37.2+test"},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg.Store, cfg.Resources, cfg.Version = st, catalog.Resources(), version.Info{GitVersion: "v1.37.2+test"}
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +46,8 @@ func newTestServer(t *testing.T) kubernetes.Interface {
 	hs.EnableHTTP2 = true
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
-	cfg := &rest.Config{Host: hs.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 1000, Burst: 1000}
-	c, err := kubernetes.NewForConfig(cfg)
+	rc := &rest.Config{Host: hs.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 1000, Burst: 1000}
+	c, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,19 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/skiff/skiff/internal/apiserver"
 	"github.com/skiff/skiff/internal/server"
 )
 
 func newServerCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
-	var logLevel, datastore string
+	var logLevel, datastore, nodePorts, advertise string
 	var af agentFlags
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -29,7 +31,15 @@ func newServerCommand() *cobra.Command {
 			if err := af.complete(&cfg.Agent); err != nil {
 				return err
 			}
-			cfg.ClusterCIDR = cfg.Agent.ClusterCIDR
+			cfg.ClusterCIDR, cfg.ServiceCIDR = cfg.Agent.ClusterCIDR, cfg.Agent.ServiceCIDR
+			if cfg.NodePorts, err = apiserver.ParsePortRange(nodePorts); err != nil {
+				return fmt.Errorf("--service-node-port-range: %w", err)
+			}
+			if advertise != "" {
+				if cfg.AdvertiseAddress = net.ParseIP(advertise); cfg.AdvertiseAddress == nil {
+					return fmt.Errorf("--advertise-address %q is not an IP address", advertise)
+				}
+			}
 			if datastore != "" {
 				cfg.Datastore.Endpoints = strings.Split(datastore, ",")
 			}
@@ -55,6 +65,8 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "run no scheduler in the server")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "run no controllers in the server (see skiff controller-manager)")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may miss heartbeats before it is marked Unknown and its pods are evicted after their tolerations")
+	f.StringVar(&nodePorts, "service-node-port-range", apiserver.DefaultNodePortRange.String(), "range of node ports for NodePort services")
+	f.StringVar(&advertise, "advertise-address", "", "address nodes and pods reach this server at (default: the node IP)")
 	af.register(f, &cfg.Agent)
 	return cmd
 }

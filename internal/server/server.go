@@ -44,6 +44,15 @@ type Config struct {
 	// ClusterCIDR is split into node pod CIDRs of NodeCIDRMaskSize bits.
 	ClusterCIDR      *net.IPNet
 	NodeCIDRMaskSize int
+	// ServiceCIDR is where cluster IPs come from (the agent's too); its
+	// first address is the `kubernetes` service's. NodePorts is the range
+	// of node ports.
+	ServiceCIDR *net.IPNet
+	NodePorts   apiserver.PortRange
+	// AdvertiseAddress is the address other nodes and pods reach this
+	// server at (the endpoints of the kubernetes and kube-dns services);
+	// default: the node IP.
+	AdvertiseAddress net.IP
 	// DisableAgent runs no node agent inside the server.
 	DisableAgent bool
 	// DisableScheduler runs no scheduler inside the server (another one,
@@ -78,6 +87,8 @@ func DefaultConfig() Config {
 		SecurePort:          6443,
 		CompactionRetention: 5 * time.Minute,
 		ClusterCIDR:         clusterCIDR,
+		ServiceCIDR:         serviceCIDR,
+		NodePorts:           apiserver.DefaultNodePortRange,
 		NodeCIDRMaskSize:    24,
 		Agent:               ac,
 		Log:                 slog.Default(),
@@ -121,7 +132,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	api, err := apiserver.New(apiserver.Config{
 		Store: st, Resources: catalog.Resources(), Authenticator: authn, Version: cfg.Version, Log: cfg.Log,
-		NodeClientTLS: nodeTLS,
+		NodeClientTLS: nodeTLS, ServiceCIDR: cfg.ServiceCIDR, NodePorts: cfg.NodePorts,
 		PublicHandlers: map[string]http.Handler{
 			auth.CACertsPath: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(creds.ca.PEM) }),
 			auth.JoinPath:    auth.JoinHandler(creds.ca, join.Secret),
@@ -159,6 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return c.Start(gctx)
 	})
 	g.Go(func() error { return runControlPlane(gctx, loopback, cfg) })
+	g.Go(func() error { return runClusterServices(gctx, loopback, cfg, port) })
 	if !cfg.DisableAgent {
 		g.Go(func() error { return runAgent(gctx, cfg, creds, loopback.Host) })
 	}

@@ -126,69 +126,18 @@ func (s *Store) Count(ctx context.Context, prefix string) (int64, error) {
 // Create writes key only if it does not exist and returns the new revision.
 // A positive ttl attaches the key to a lease so it expires.
 func (s *Store) Create(ctx context.Context, key string, value []byte, ttl time.Duration) (int64, error) {
-	put, err := s.putOp(ctx, key, value, ttl)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", 0)).
-		Then(put).Commit()
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	if !resp.Succeeded {
-		return 0, ErrExists
-	}
-	return resp.Header.Revision, nil
+	return s.CreateWithClaims(ctx, key, value, ttl, nil)
 }
 
 // Update replaces key if its mod revision is still modRev.
 func (s *Store) Update(ctx context.Context, key string, value []byte, modRev int64, ttl time.Duration) (int64, error) {
-	put, err := s.putOp(ctx, key, value, ttl)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := s.client.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).
-		Then(put).
-		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	if !resp.Succeeded {
-		if resp.Responses[0].GetResponseRange().Count == 0 {
-			return 0, ErrNotFound
-		}
-		return 0, ErrConflict
-	}
-	return resp.Header.Revision, nil
+	return s.UpdateWithClaims(ctx, key, value, modRev, ttl, nil)
 }
 
 // Delete removes key if its mod revision is still modRev (0: any) and
 // returns the value it had and the revision of the deletion.
 func (s *Store) Delete(ctx context.Context, key string, modRev int64) (*KV, int64, error) {
-	cmp := clientv3.Compare(clientv3.ModRevision(key), ">", 0)
-	if modRev > 0 {
-		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", modRev)
-	}
-	resp, err := s.client.Txn(ctx).If(cmp).
-		Then(clientv3.OpDelete(key, clientv3.WithPrevKV())).
-		Else(clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
-	if err != nil {
-		return nil, 0, mapErr(err)
-	}
-	if !resp.Succeeded {
-		if resp.Responses[0].GetResponseRange().Count == 0 {
-			return nil, 0, ErrNotFound
-		}
-		return nil, 0, ErrConflict
-	}
-	del := resp.Responses[0].GetResponseDeleteRange()
-	if len(del.PrevKvs) == 0 {
-		return nil, 0, ErrNotFound
-	}
-	kv, err := s.fromEtcd(del.PrevKvs[0])
-	return kv, resp.Header.Revision, err
+	return s.DeleteWithClaims(ctx, key, modRev, nil)
 }
 
 // Revision returns the store's newest revision.
