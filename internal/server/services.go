@@ -62,7 +62,7 @@ func kubernetesService(cidr *net.IPNet, port int) systemService {
 func dnsService(ip net.IP, port int) systemService {
 	return systemService{
 		namespace: metav1.NamespaceSystem, name: "kube-dns",
-		labels: map[string]string{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "skiff-dns"},
+		labels:    map[string]string{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "skiff-dns"},
 		clusterIP: ip,
 		ports: []systemPort{
 			{name: "dns", protocol: corev1.ProtocolUDP, port: 53, target: int32(port)},
