@@ -151,6 +151,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	g.Go(func() error { return a.serve(ctx, ln) })
 	g.Go(func() error { return a.node.run(ctx) })
 	g.Go(func() error { return a.runPods(ctx) })
+	g.Go(func() error { return a.runPeerRoutes(ctx) })
 	return g.Wait()
 }
 

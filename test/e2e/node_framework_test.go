@@ -4,21 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	criv1 "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/skiff/skiff/internal/runtime"
 	"github.com/skiff/skiff/internal/runtime/runtimetest"
+	"github.com/skiff/skiff/test/cluster"
 	"github.com/skiff/skiff/test/images"
 )
 
@@ -111,113 +108,6 @@ func waitNodeReady(t *testing.T, s *server, name string) {
 // purgeNode removes everything a node test left behind. It runs after the
 // server's own cleanup has stopped it.
 func purgeNode(t *testing.T, dataDir, cgroup string) {
-	sock := filepath.Join(dataDir, "agent", "containerd", "containerd.sock")
-	if _, err := os.Stat(sock); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if rt, err := runtime.Dial(ctx, "unix://"+sock); err == nil {
-			netns, ids := sandboxNetworks(ctx, rt)
-			if err := runtimetest.RemoveAll(ctx, rt); err != nil {
-				t.Logf("remove sandboxes: %v", err)
-			}
-			rt.Close()
-			// What CNI could not tear down (a shim that died first).
-			removeNetns(netns)
-			removeCNIRules(ids)
-		}
-		cancel()
-	}
-	if err := runtimetest.Purge(dataDir); err != nil {
-		t.Logf("purge %s: %v", dataDir, err)
-	}
-	removeCgroup(cgroup)
-	_ = exec.Command("ip", "link", "del", "skiff0").Run()
-	for _, cidr := range []string{"10.42.0.0/16", "10.43.0.0/16"} {
-		_ = exec.Command("ip", "route", "del", "unreachable", cidr).Run()
-	}
-}
-
-// sandboxNetworks returns the network namespaces and IDs of every
-// sandbox, from containerd's verbose status.
-func sandboxNetworks(ctx context.Context, rt *runtime.Runtime) ([]string, []string) {
-	resp, err := rt.Runtime.ListPodSandbox(ctx, &criv1.ListPodSandboxRequest{})
-	if err != nil {
-		return nil, nil
-	}
-	var netns, ids []string
-	for _, sb := range resp.Items {
-		ids = append(ids, sb.Id)
-		st, err := rt.Runtime.PodSandboxStatus(ctx, &criv1.PodSandboxStatusRequest{PodSandboxId: sb.Id, Verbose: true})
-		if err != nil {
-			continue
-		}
-		var info struct {
-			RuntimeSpec struct {
-				Linux struct {
-					Namespaces []struct{ Type, Path string }
-				}
-			}
-		}
-		if json.Unmarshal([]byte(st.Info["info"]), &info) != nil {
-			continue
-		}
-		for _, ns := range info.RuntimeSpec.Linux.Namespaces {
-			if ns.Type == "network" && strings.HasPrefix(ns.Path, "/var/run/netns/") {
-				netns = append(netns, ns.Path)
-			}
-		}
-	}
-	return netns, ids
-}
-
-func removeNetns(paths []string) {
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			_ = exec.Command("umount", p).Run()
-			_ = os.Remove(p)
-		}
-	}
-}
-
-// removeCNIRules deletes the NAT rules and chains the bridge plugin made
-// for the given sandboxes.
-func removeCNIRules(ids []string) {
-	out, err := exec.Command("iptables", "-t", "nat", "-S").Output()
-	if err != nil {
-		return
-	}
-	chains := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		for _, id := range ids {
-			if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, id) {
-				continue
-			}
-			f := strings.Fields(line)
-			if len(f) > 1 && strings.HasPrefix(f[1], "CNI-") {
-				chains[f[1]] = true
-			}
-			_ = exec.Command("sh", "-c", "iptables -t nat "+strings.Replace(line, "-A ", "-D ", 1)).Run()
-		}
-	}
-	for ch := range chains {
-		_ = exec.Command("iptables", "-t", "nat", "-F", ch).Run()
-		_ = exec.Command("iptables", "-t", "nat", "-X", ch).Run()
-	}
-}
-
-// removeCgroup removes a cgroup tree in every v1 hierarchy, deepest first.
-func removeCgroup(rel string) {
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
-	for _, h := range hier {
-		root := filepath.Join(h, rel)
-		var dirs []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			_ = os.Remove(dirs[i])
-		}
-	}
+	cluster.PurgeNode(t.Logf, dataDir, cgroup)
+	cluster.PurgeHostNetwork("skiff0", "skiff")
 }

@@ -18,6 +18,9 @@
 //	testserver alloc MEBIBYTES    allocates and touches that much memory, then sleeps
 //	testserver trap-term FILE     on SIGTERM appends "TERM <time>" to FILE, waits 1 s, exits 0
 //	testserver write-loop FILE    appends a line to FILE every 100 ms
+//	testserver get [--count N] [--interval D] URL   N GETs on new connections; prints
+//	                   JSON {ok, failed, hosts: {hostname: count}}
+//	testserver lookup [--type A|SRV] NAME   resolves NAME with resolv.conf
 package main
 
 import (
@@ -69,6 +72,10 @@ func run(cmd string, args []string) error {
 		return trapTerm(args)
 	case "write-loop":
 		return writeLoop(args)
+	case "get":
+		return get(args)
+	case "lookup":
+		return lookup(args)
 	default:
 		return fmt.Errorf("unknown command %q", cmd)
 	}
