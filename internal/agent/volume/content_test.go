@@ -337,7 +337,7 @@ func TestUnsupportedVolumesAndJoinedErrors(t *testing.T) {
 	if !cmp.Equal(names, []string{"data", "nfs"}) {
 		t.Fatalf("failed volumes %v (err %v)", names, err)
 	}
-	if !strings.Contains(err.Error(), `persistentVolumeClaim volumes are not supported yet (claim "pvc-1")`) {
+	if !strings.Contains(err.Error(), `error processing PVC ns1/pvc-1: failed to fetch PVC from API server`) {
 		t.Errorf("err = %v", err)
 	}
 	if _, ok := vols["ok"]; !ok || len(vols) != 1 {

@@ -17,23 +17,29 @@ func (o *op) setupHostPath(v *corev1.Volume, ps *podState) (Volume, error) {
 	if ps.ready[v.Name] {
 		return vol, nil
 	}
+	if err := checkHostPath(src); err != nil {
+		return Volume{}, err
+	}
+	ps.ready[v.Name] = true
+	return vol, nil
+}
+
+// checkHostPath checks a hostPath source: an absolute path without "..",
+// of its type.
+func checkHostPath(src *corev1.HostPathVolumeSource) error {
 	if !filepath.IsAbs(src.Path) {
-		return Volume{}, fmt.Errorf("hostPath %q must be an absolute path", src.Path)
+		return fmt.Errorf("hostPath %q must be an absolute path", src.Path)
 	}
 	for _, elem := range strings.Split(src.Path, "/") {
 		if elem == ".." {
-			return Volume{}, fmt.Errorf("hostPath %q must not contain '..'", src.Path)
+			return fmt.Errorf("hostPath %q must not contain '..'", src.Path)
 		}
 	}
 	typ := corev1.HostPathUnset
 	if src.Type != nil {
 		typ = *src.Type
 	}
-	if err := checkHostPathType(src.Path, typ); err != nil {
-		return Volume{}, err
-	}
-	ps.ready[v.Name] = true
-	return vol, nil
+	return checkHostPathType(src.Path, typ)
 }
 
 // checkHostPathType applies a hostPath volume's type: the *OrCreate types

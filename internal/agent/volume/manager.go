@@ -4,7 +4,8 @@
 // Layout: RootDir/<pod uid>/volumes/<plugin>/<volume name>, with the
 // kubelet's plugin directory names (kubernetes.io~empty-dir,
 // kubernetes.io~configmap, kubernetes.io~secret, kubernetes.io~downward-api,
-// kubernetes.io~projected). hostPath volumes use the host path itself.
+// kubernetes.io~projected, kubernetes.io~local-volume). hostPath volumes
+// use the host path itself.
 //
 // ConfigMap, Secret, downward API and projected volumes are written like the
 // kubelet's atomic writer: the files live in a timestamped directory
@@ -13,6 +14,13 @@
 // through ..data. Secret, downward API, projected and medium: Memory
 // emptyDir volumes are tmpfs mounts; configMap and other emptyDir volumes
 // live on the agent's disk.
+//
+// persistentVolumeClaim volumes resolve to the claim's bound
+// PersistentVolume (the pod waits, ContainerCreating, while the claim is
+// Pending): a `local` volume is bind-mounted into the pod's directory, a
+// hostPath volume is used in place; a local-path volume (skiff.io/local-path)
+// gets its directory under the storage root on first use. Cleaner removes
+// those directories again when their volumes are deleted.
 package volume
 
 import (
@@ -39,6 +47,7 @@ const (
 	pluginSecret      = "kubernetes.io~secret"
 	pluginDownwardAPI = "kubernetes.io~downward-api"
 	pluginProjected   = "kubernetes.io~projected"
+	pluginLocal       = "kubernetes.io~local-volume"
 )
 
 // Config configures a Manager.
@@ -49,6 +58,10 @@ type Config struct {
 	Client kubernetes.Interface
 	// NodeName is this node, for its allocatable resources.
 	NodeName string
+	// StorageRoot holds the node's local-path volumes (the agent
+	// publishes it in the skiff.io/storage-root Node annotation);
+	// <parent of RootDir>/storage when empty.
+	StorageRoot string
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
 }
@@ -86,6 +99,9 @@ type podState struct {
 	// ready holds emptyDir and hostPath volumes that are set up and need no
 	// further checks (the kubelet, too, checks them only when mounting).
 	ready map[string]bool
+	// claims holds persistentVolumeClaim volumes that are set up: the
+	// claim and its volume are not looked up again for the pod.
+	claims map[string]Volume
 }
 
 // New returns a Manager.
@@ -101,7 +117,7 @@ func (m *Manager) lockPod(uid types.UID) *podState {
 	m.mu.Lock()
 	ps := m.pods[uid]
 	if ps == nil {
-		ps = &podState{ready: map[string]bool{}}
+		ps = &podState{ready: map[string]bool{}, claims: map[string]Volume{}}
 		m.pods[uid] = ps
 	}
 	m.mu.Unlock()
@@ -138,6 +154,14 @@ func (m *Manager) rootDir(create bool) (string, error) {
 		return "", fmt.Errorf("resolving pods dir: %w", err)
 	}
 	return filepath.Abs(root)
+}
+
+// storageRoot is StorageRoot or its default.
+func (m *Manager) storageRoot() string {
+	if m.cfg.StorageRoot != "" {
+		return m.cfg.StorageRoot
+	}
+	return filepath.Join(filepath.Dir(m.cfg.RootDir), "storage")
 }
 
 // checkName rejects a pod UID or volume name that is not a single path

@@ -144,3 +144,28 @@ func unmountAll(dir string) error {
 	}
 	return nil
 }
+
+// bindMount bind-mounts src at target, then makes the bind read-only if
+// asked (a second, remounting call: the kernel ignores MS_RDONLY on the
+// first). The flags the source is mounted with (nosuid, nodev, noexec)
+// are kept, as the kernel requires where they are locked.
+func bindMount(src, target string, readOnly bool) error {
+	if err := syscall.Mount(src, target, "", syscall.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting %s on %s: %w", src, target, err)
+	}
+	if !readOnly {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(target, &st); err != nil {
+		_ = syscall.Unmount(target, 0)
+		return fmt.Errorf("read-only bind of %s: %w", src, err)
+	}
+	keep := uintptr(st.Flags) & (syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC)
+	flags := syscall.MS_BIND | syscall.MS_REMOUNT | syscall.MS_RDONLY | keep
+	if err := syscall.Mount("", target, "", flags, ""); err != nil {
+		_ = syscall.Unmount(target, 0)
+		return fmt.Errorf("read-only bind of %s: %w", src, err)
+	}
+	return nil
+}

@@ -19,6 +19,12 @@ type MountError struct {
 }
 
 func (e *MountError) Error() string {
+	var ce *claimError
+	if errors.As(e.Err, &ce) {
+		// The kubelet's words for a volume it cannot even start on.
+		return fmt.Sprintf("Unable to attach or mount volumes: unmounted volumes=[%s], unattached volumes=[], failed to process volumes=[%s]: %v",
+			e.Volume, e.Volume, e.Err)
+	}
 	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", e.Volume, e.Err)
 }
 
@@ -125,8 +131,8 @@ func (o *op) setupVolume(v *corev1.Volume, ps *podState, contentOnly bool) (Volu
 		vol, err := o.setupHostPath(v, ps)
 		return vol, false, err
 	case src.PersistentVolumeClaim != nil:
-		return Volume{}, false, fmt.Errorf("persistentVolumeClaim volumes are not supported yet (claim %q)",
-			src.PersistentVolumeClaim.ClaimName)
+		vol, err := o.setupClaim(v, ps)
+		return vol, false, err
 	case src.Ephemeral != nil:
 		return Volume{}, false, errors.New("ephemeral volumes are not supported yet")
 	case src.Image != nil:
