@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
@@ -59,8 +60,23 @@ func volumeIn(name, zone string) *corev1.PersistentVolume {
 	}}
 }
 
+// class is a class of a provisioner that can make volumes anywhere, as a
+// StorageClass always names a provisioner.
 func class(name string, mode storagev1.VolumeBindingMode) *storagev1.StorageClass {
-	return &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: name}, VolumeBindingMode: &mode}
+	return classOf(name, mode, "skiff.io/local-path")
+}
+
+func classOf(name string, mode storagev1.VolumeBindingMode, provisioner string) *storagev1.StorageClass {
+	return &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: name}, VolumeBindingMode: &mode, Provisioner: provisioner}
+}
+
+// availableIn is an Available volume of class reachable from zone.
+func availableIn(name, zone, class string) *corev1.PersistentVolume {
+	pv := volumeIn(name, zone)
+	pv.Spec.StorageClassName = class
+	pv.Spec.Capacity = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}
+	pv.Status.Phase = corev1.VolumeAvailable
+	return pv
 }
 
 func claimVolume(claimName string) podOpt {
@@ -114,6 +130,71 @@ func TestVolumeBindingFilter(t *testing.T) {
 		{"one waiting, one bound", []runtime.Object{claim("data", "", "local"), class("local", storagev1.VolumeBindingWaitForFirstConsumer),
 			claim("logs", "pv2", ""), volumeIn("pv2", "z2")},
 			makePod("p", claimVolume("data"), claimVolume("logs")), map[string]filterResult{"a": conflict, "c": pass}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pl := &volumeBinding{listers: volumeListersWith(t, c.objects...)}
+			checkFilter(t, runFilter(t, pl, c.pod, cluster(nodes(
+				makeNode("a", nodeLabels(zoneKey, "z1")), makeNode("c", nodeLabels(zoneKey, "z2"))))), c.want)
+		})
+	}
+}
+
+// TestVolumeBindingUnbound checks where unbound WaitForFirstConsumer
+// claims can be served: on a node an available volume fits (each claim
+// its own), or where the class can provision.
+func TestVolumeBindingUnbound(t *testing.T) {
+	bindConflict := fail(framework.UnschedulableAndUnresolvable, "node(s) didn't find available persistent volumes to bind")
+	static := classOf("static", storagev1.VolumeBindingWaitForFirstConsumer, "kubernetes.io/no-provisioner")
+	zoned := class("zoned", storagev1.VolumeBindingWaitForFirstConsumer)
+	zoned.AllowedTopologies = []corev1.TopologySelectorTerm{{MatchLabelExpressions: []corev1.TopologySelectorLabelRequirement{
+		{Key: zoneKey, Values: []string{"z2"}}}}}
+	selected := claim("data", "", "local")
+	selected.Annotations = map[string]string{"volume.kubernetes.io/selected-node": "c"}
+	big := claim("data", "", "static")
+	big.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}
+	prebound := availableIn("pv-pre", "z1", "other")
+	prebound.Spec.ClaimRef = &corev1.ObjectReference{Namespace: "default", Name: "data"}
+	onBoth := availableIn("pv-both", "z1", "static")
+	onBoth.Spec.NodeAffinity = nil
+	cases := []struct {
+		name    string
+		objects []runtime.Object
+		pod     *corev1.Pod
+		want    map[string]filterResult
+	}{
+		{"static class, volume in z1", []runtime.Object{claim("data", "", "static"), static, availableIn("pv1", "z1", "static")},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": pass, "c": bindConflict}},
+		{"static class, no volume", []runtime.Object{claim("data", "", "static"), static},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": bindConflict}},
+		{"static class, volume too small", []runtime.Object{big, static, availableIn("pv1", "z1", "static")},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": bindConflict}},
+		{"static class, volume of another class", []runtime.Object{claim("data", "", "static"), static, availableIn("pv1", "z1", "gold")},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": bindConflict}},
+		{"static class, volume already bound", []runtime.Object{claim("data", "", "static"), static, func() *corev1.PersistentVolume {
+			pv := availableIn("pv1", "z1", "static")
+			pv.Status.Phase = corev1.VolumeBound
+			return pv
+		}()}, makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": bindConflict}},
+		{"two claims, one volume", []runtime.Object{claim("data", "", "static"), claim("logs", "", "static"), static, availableIn("pv1", "z1", "static")},
+			makePod("p", claimVolume("data"), claimVolume("logs")), map[string]filterResult{"a": bindConflict, "c": bindConflict}},
+		{"two claims, two volumes", []runtime.Object{claim("data", "", "static"), claim("logs", "", "static"), static,
+			availableIn("pv1", "z1", "static"), onBoth},
+			makePod("p", claimVolume("data"), claimVolume("logs")), map[string]filterResult{"a": pass, "c": bindConflict}},
+		{"volume pre-bound to the claim", []runtime.Object{claim("data", "", "static"), static, prebound, availableIn("pv2", "z2", "static")},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": pass, "c": bindConflict}},
+		{"provisioner, allowed topology z2", []runtime.Object{claim("data", "", "zoned"), zoned},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": pass}},
+		{"provisioner, a volume in z1 too", []runtime.Object{claim("data", "", "zoned"), zoned, availableIn("pv1", "z1", "zoned")},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": pass, "c": pass}},
+		{"selected node", []runtime.Object{selected, class("local", storagev1.VolumeBindingWaitForFirstConsumer)},
+			makePod("p", claimVolume("data")), map[string]filterResult{"a": bindConflict, "c": pass}},
+		{"bound conflict and unbound conflict together", []runtime.Object{claim("data", "", "static"), static,
+			claim("logs", "pv2", ""), volumeIn("pv2", "z2")},
+			makePod("p", claimVolume("data"), claimVolume("logs")), map[string]filterResult{
+				"a": fail(framework.UnschedulableAndUnresolvable, "node(s) had volume node affinity conflict",
+					"node(s) didn't find available persistent volumes to bind"),
+				"c": bindConflict}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

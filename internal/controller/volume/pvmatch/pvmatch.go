@@ -192,8 +192,14 @@ type Options struct {
 // large enough, of its volume mode and covering its access modes, the one
 // with the fewest access modes and then the smallest capacity.
 func Find(c *corev1.PersistentVolumeClaim, pvs []*corev1.PersistentVolume, opts Options) *corev1.PersistentVolume {
-	cands := Candidates(c, pvs, opts.DelayBinding && opts.NodeLabels == nil)
-	for _, pv := range cands {
+	return Pick(c, Candidates(c, pvs, opts.DelayBinding && opts.NodeLabels == nil), opts)
+}
+
+// Pick is Find over candidates already chosen and ordered by Candidates
+// (opts.DelayBinding is not looked at): the first one reachable from the
+// node, unless a volume pre-bound to the claim is not.
+func Pick(c *corev1.PersistentVolumeClaim, candidates []*corev1.PersistentVolume, opts Options) *corev1.PersistentVolume {
+	for _, pv := range candidates {
 		if opts.Skip != nil && opts.Skip(pv.Name) {
 			continue
 		}
