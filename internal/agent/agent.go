@@ -59,6 +59,11 @@ type Config struct {
 	ManifestDirs []string
 	// Labels are added to the Node at registration.
 	Labels map[string]string
+	// DisableProxy runs no service proxy on the node (then the CNI bridge
+	// masquerades pod egress itself).
+	DisableProxy bool
+	// ProxyTable names the proxy's nftables table ("skiff").
+	ProxyTable string
 	// InsecureRegistries are pulled from over plain HTTP.
 	InsecureRegistries []string
 	// Version is reported as the node's kubelet version ("skiff vX").
@@ -152,6 +157,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	g.Go(func() error { return a.node.run(ctx) })
 	g.Go(func() error { return a.runPods(ctx) })
 	g.Go(func() error { return a.runPeerRoutes(ctx) })
+	if !a.cfg.DisableProxy {
+		g.Go(func() error { return a.runProxy(ctx) })
+	}
 	return g.Wait()
 }
 

@@ -11,7 +11,20 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiff/skiff/internal/network"
+	"github.com/skiff/skiff/internal/network/proxy"
 )
+
+// runProxy runs the service proxy: the node's nftables rules for cluster
+// IPs and node ports, and the masquerading of pod egress. Its table goes
+// when the agent stops cleanly.
+func (a *Agent) runProxy(ctx context.Context) error {
+	p, err := proxy.New(proxy.Config{Client: a.client, NodeName: a.cfg.NodeName, ClusterCIDR: a.cfg.ClusterCIDR,
+		Table: a.cfg.ProxyTable, Log: a.log})
+	if err != nil {
+		return err
+	}
+	return p.Run(ctx)
+}
 
 // peerResync re-applies the routes now and then, in case something else
 // removed one.

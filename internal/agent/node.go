@@ -300,6 +300,7 @@ func (m *nodeManager) setupNetwork(node *corev1.Node) {
 		return
 	}
 	err := cni.Write(cni.Config{Dir: m.a.cniConfDir(), Bridge: m.a.cfg.CNIBridge, PodCIDR: node.Spec.PodCIDR,
+		IPMasq:  m.a.cfg.DisableProxy,
 		IPAMDir: filepath.Join(m.a.cfg.DataDir, "cni-ipam")})
 	if err != nil {
 		m.a.log.Warn("write CNI config", "err", err)

@@ -31,6 +31,8 @@ func (f *agentFlags) register(fs *pflag.FlagSet, cfg *agent.Config) {
 	fs.StringVar(&f.serviceCIDR, "service-cidr", "10.43.0.0/16", "CIDR of service cluster IPs")
 	fs.StringSliceVar(&f.insecureRegistries, "insecure-registry", nil, "registry host:port to pull from over plain HTTP")
 	fs.StringSliceVar(&f.labels, "node-label", nil, "label key=value to add to the node")
+	fs.BoolVar(&cfg.DisableProxy, "disable-proxy", false, "run no service proxy (nftables) on the node")
+	fs.StringVar(&cfg.ProxyTable, "proxy-table", "skiff", "nftables table (family ip) the service proxy owns")
 }
 
 // complete parses the string flags into cfg.

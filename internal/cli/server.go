@@ -67,6 +67,8 @@ func newServerCommand() *cobra.Command {
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may miss heartbeats before it is marked Unknown and its pods are evicted after their tolerations")
 	f.StringVar(&nodePorts, "service-node-port-range", apiserver.DefaultNodePortRange.String(), "range of node ports for NodePort services")
 	f.StringVar(&advertise, "advertise-address", "", "address nodes and pods reach this server at (default: the node IP)")
+	f.IntVar(&cfg.DNSPort, "cluster-dns-port", cfg.DNSPort, "port of the cluster DNS on the advertise address (a free one if taken; -1: no DNS)")
+	f.StringSliceVar(&cfg.DNSUpstreams, "cluster-dns-upstream", nil, "resolvers (host:port) for names outside the cluster domain (default: the host's resolv.conf)")
 	af.register(f, &cfg.Agent)
 	return cmd
 }

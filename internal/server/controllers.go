@@ -18,6 +18,8 @@ import (
 	"github.com/skiff/skiff/internal/controller/cronjob"
 	"github.com/skiff/skiff/internal/controller/daemonset"
 	"github.com/skiff/skiff/internal/controller/deployment"
+	"github.com/skiff/skiff/internal/controller/endpoint"
+	"github.com/skiff/skiff/internal/controller/endpointslice"
 	"github.com/skiff/skiff/internal/controller/garbagecollector"
 	"github.com/skiff/skiff/internal/controller/job"
 	"github.com/skiff/skiff/internal/controller/namespace"
@@ -120,6 +122,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	cron := cronjob.New(client, factory, log)
 	ds := daemonset.New(client, factory, log)
 	jobs := job.New(client, factory, log)
+	eps := endpoint.New(client, factory, log)
+	slices := endpointslice.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -131,6 +135,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	g.Go(func() error { return cron.Start(gctx, 2) })
 	g.Go(func() error { return ds.Start(gctx, 2) })
 	g.Go(func() error { return jobs.Start(gctx, 5) })
+	g.Go(func() error { return eps.Start(gctx, 5) })
+	g.Go(func() error { return slices.Start(gctx, 5) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })
 	g.Go(func() error { return ipam.Start(gctx) })

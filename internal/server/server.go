@@ -53,6 +53,13 @@ type Config struct {
 	// server at (the endpoints of the kubernetes and kube-dns services);
 	// default: the node IP.
 	AdvertiseAddress net.IP
+	// DNSPort is the port the cluster DNS listens on at the advertise
+	// address (pods reach it through the kube-dns service); if it is
+	// taken, a free one is used. 0 picks a free one; -1 runs no DNS.
+	DNSPort int
+	// DNSUpstreams answer names outside the cluster domain; nil reads the
+	// host's resolv.conf.
+	DNSUpstreams []string
 	// DisableAgent runs no node agent inside the server.
 	DisableAgent bool
 	// DisableScheduler runs no scheduler inside the server (another one,
@@ -90,6 +97,7 @@ func DefaultConfig() Config {
 		ServiceCIDR:         serviceCIDR,
 		NodePorts:           apiserver.DefaultNodePortRange,
 		NodeCIDRMaskSize:    24,
+		DNSPort:             53,
 		Agent:               ac,
 		Log:                 slog.Default(),
 	}

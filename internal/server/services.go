@@ -2,10 +2,15 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
+	"syscall"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -16,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/skiff/skiff/internal/network/dns"
 )
 
 // systemService is a selectorless service whose endpoints are the server
@@ -179,7 +186,8 @@ func (s systemService) ensureSlice(ctx context.Context, client kubernetes.Interf
 	return err
 }
 
-// runClusterServices keeps the services the server itself backs.
+// runClusterServices runs the cluster DNS and keeps the services the
+// server itself backs: kubernetes (the API) and kube-dns.
 func runClusterServices(ctx context.Context, cfg *rest.Config, sc Config, apiPort int) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -192,6 +200,38 @@ func runClusterServices(ctx context.Context, cfg *rest.Config, sc Config, apiPor
 	if addr == nil || sc.ServiceCIDR == nil {
 		return nil
 	}
-	reconcileSystemServices(ctx, client, addr, sc.Log, kubernetesService(sc.ServiceCIDR, apiPort))
-	return nil
+	svcs := []systemService{kubernetesService(sc.ServiceCIDR, apiPort)}
+	g, gctx := errgroup.WithContext(ctx)
+	if sc.DNSPort >= 0 && sc.Agent.ClusterDNS != nil {
+		srv, err := startDNS(client, addr, sc)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return srv.Run(gctx) })
+		svcs = append(svcs, dnsService(sc.Agent.ClusterDNS, int(srv.Addr().Port())))
+	}
+	g.Go(func() error {
+		reconcileSystemServices(gctx, client, addr, sc.Log, svcs...)
+		return nil
+	})
+	return g.Wait()
+}
+
+// startDNS binds the cluster DNS on the advertise address: on DNSPort, or
+// a free port when that one is taken (pods only ever see the service's
+// port 53).
+func startDNS(client kubernetes.Interface, addr net.IP, sc Config) (*dns.Server, error) {
+	cfg := dns.Config{Client: client, Domain: sc.Agent.ClusterDomain, Upstreams: sc.DNSUpstreams, Log: sc.Log,
+		Addr: net.JoinHostPort(addr.String(), strconv.Itoa(sc.DNSPort))}
+	srv, err := dns.New(cfg)
+	if err != nil && sc.DNSPort != 0 && errors.Is(err, syscall.EADDRINUSE) {
+		sc.Log.Info("cluster DNS port taken, using a free one", "port", sc.DNSPort)
+		cfg.Addr = net.JoinHostPort(addr.String(), "0")
+		srv, err = dns.New(cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: cluster DNS: %w", err)
+	}
+	sc.Log.Info("cluster DNS listening", "address", srv.Addr().String(), "upstreams", srv.Upstreams())
+	return srv, nil
 }

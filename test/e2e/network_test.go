@@ -120,7 +120,8 @@ func lastLine(s string) string {
 }
 
 // TestPodNetworkAcrossNodes: a pod on each of two nodes reaches the other
-// by pod IP, both ways.
+// by pod IP, both ways, and sees the other's own address (no masquerade
+// between pods).
 func TestPodNetworkAcrossNodes(t *testing.T) {
 	cl := startCluster(t, 2, false)
 	c := cl.Client()
@@ -137,6 +138,10 @@ func TestPodNetworkAcrossNodes(t *testing.T) {
 		if rep.OK != 3 || rep.Hosts[tc.to.Name] != 3 {
 			t.Errorf("from %s to %s (%s): %+v\n%s", tc.node, tc.to.Name, tc.to.Status.PodIP, rep, networkState(cl))
 		}
+	}
+	out := runClient(t, c, "default", "peer", cl.Nodes[0].Name, "get", "--echo", "http://"+b.Status.PodIP+":8080/")
+	if !strings.Contains(out, `"remoteAddr":"`+a.Status.PodIP[:strings.LastIndex(a.Status.PodIP, ".")+1]) {
+		t.Errorf("b saw the request from outside node 0's pod network: %s", out)
 	}
 }
 

@@ -24,6 +24,10 @@ type Config struct {
 	// IPAMDir keeps host-local's allocations (per node: nodes in network
 	// namespaces share a file system).
 	IPAMDir string
+	// IPMasq has the bridge plugin masquerade pod egress. Off when the
+	// service proxy does it (only traffic leaving the cluster's pod
+	// network, so pods on other nodes see each other's own addresses).
+	IPMasq bool
 }
 
 // Write writes the conflist atomically, if it differs from what is there.
@@ -36,7 +40,7 @@ func Write(c Config) error {
 		"name":       "skiff",
 		"plugins": []interface{}{
 			map[string]interface{}{
-				"type": "bridge", "bridge": c.Bridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"type": "bridge", "bridge": c.Bridge, "isGateway": true, "ipMasq": c.IPMasq, "hairpinMode": true,
 				"ipam": map[string]interface{}{
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": c.PodCIDR}}},
