@@ -248,3 +248,19 @@ func TestExpansion(t *testing.T) {
 		expectNoEvent(t, f.events(), reasonResizeFailed)
 	})
 }
+
+// TestClaimMissingFromCacheNotReleased: a bound volume whose claim the
+// cache has not seen yet is not released: the API is asked first.
+func TestClaimMissingFromCacheNotReleased(t *testing.T) {
+	claim, pv := boundPair("1Gi", volPolicy(corev1.PersistentVolumeReclaimDelete), provisionedBy(fakeProv))
+	f := newFixture(t, pv)
+	f.refresh()
+	_, err := f.client.CoreV1().PersistentVolumeClaims(ns).Create(t.Context(), claim, metav1CreateOptions)
+	f.check(err)
+	if err := f.c.syncVolume(t.Context(), "pv1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.volume("pv1"); got.Status.Phase != corev1.VolumeBound || len(f.prov.deleted) != 0 {
+		t.Errorf("volume %s, provisioner deleted %v", describe(got), f.prov.deleted)
+	}
+}

@@ -34,7 +34,10 @@ func (c *Controller) syncVolumeBinding(ctx context.Context, pv *corev1.Persisten
 		// Unused, or reserved for a claim that has not bound yet.
 		return c.setVolumePhase(ctx, pv, corev1.VolumeAvailable, "")
 	}
-	claim, err := c.claimOf(ctx, ref)
+	// A volume already Released or Failed lost its claim for good; for
+	// any other the API is asked too before it is released.
+	recheck := pv.Status.Phase != corev1.VolumeReleased && pv.Status.Phase != corev1.VolumeFailed
+	claim, err := c.claimOf(ctx, ref, recheck)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +68,11 @@ func (c *Controller) syncVolumeBinding(ctx context.Context, pv *corev1.Persisten
 
 // claimOf returns the claim a volume's claimRef names, or nil when it no
 // longer exists (a claim of the same name with another UID is another
-// claim). A claim missing from the cache is looked up in the API, as the
-// cache may not have seen it yet.
-func (c *Controller) claimOf(ctx context.Context, ref *corev1.ObjectReference) (*corev1.PersistentVolumeClaim, error) {
+// claim). With recheck, a claim missing from the cache is looked up in
+// the API, as the cache may not have seen it yet.
+func (c *Controller) claimOf(ctx context.Context, ref *corev1.ObjectReference, recheck bool) (*corev1.PersistentVolumeClaim, error) {
 	claim, err := c.claims.PersistentVolumeClaims(ref.Namespace).Get(ref.Name)
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) && recheck {
 		claim, err = c.client.CoreV1().PersistentVolumeClaims(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	}
 	if apierrors.IsNotFound(err) {
