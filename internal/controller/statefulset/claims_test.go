@@ -221,3 +221,17 @@ func TestClaimWithForeignControllerLeftAlone(t *testing.T) {
 		t.Errorf("events = %v, want ConflictingController", evs)
 	}
 }
+
+func TestClaimOfFormerSetLeftToCollector(t *testing.T) {
+	set := withClaims(newSet("web", 1))
+	set.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	claim := newClaim(set, &set.Spec.VolumeClaimTemplates[0], 0)
+	claim.OwnerReferences[0].UID = "former-web-uid"
+	f := newFixture(t, set, claim)
+	f.mustSync("web")
+	f.ready("web-0")
+	f.mustSync("web")
+	if c := f.claim("data-web-0"); len(c.OwnerReferences) != 1 || c.OwnerReferences[0].UID != "former-web-uid" {
+		t.Errorf("claim of the former set now owned by %v", c.OwnerReferences)
+	}
+}

@@ -185,3 +185,17 @@ func TestWaitsForTerminatingPod(t *testing.T) {
 		t.Fatalf("created %v while web-0 is terminating", got)
 	}
 }
+
+func TestRestoresIdentityLabels(t *testing.T) {
+	f := running(t, newSet("web", 1))
+	p := f.pod("web-0")
+	delete(p.Labels, podNameLabel)
+	f.check(f.client.Tracker().Update(podsGVR, p, ns))
+	f.mustSync("web")
+	if l := f.pod("web-0").Labels; l[podNameLabel] != "web-0" || l[podIndexLabel] != "0" {
+		t.Errorf("labels = %v", l)
+	}
+	if evs := f.events(); !slices.Contains(evs, "Normal SuccessfulUpdate update Pod web-0 in StatefulSet web successful") {
+		t.Errorf("events = %v", evs)
+	}
+}

@@ -32,6 +32,7 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 var (
 	podsGVR   = corev1.SchemeGroupVersion.WithResource("pods")
 	claimsGVR = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
+	setsGVR   = appsv1.SchemeGroupVersion.WithResource("statefulsets")
 )
 
 type fakeClock struct {
@@ -377,4 +378,34 @@ func withClaims(set *appsv1.StatefulSet) *appsv1.StatefulSet {
 		},
 	}}
 	return set
+}
+
+// rollTo changes the set's image.
+func (f *fixture) rollTo(name, image string) {
+	f.t.Helper()
+	f.updateSet(name, func(s *appsv1.StatefulSet) { s.Spec.Template.Spec.Containers[0].Image = image })
+}
+
+// image is the image of a pod's container.
+func (f *fixture) image(pod string) string { return f.pod(pod).Spec.Containers[0].Image }
+
+// rolloutStatus judges the set as kubectl rollout status does for a
+// StatefulSet (kubectl v1.32 StatefulSetStatusViewer).
+func rolloutStatus(set *appsv1.StatefulSet) (msg string, done bool) {
+	if set.Status.ObservedGeneration == 0 || set.Generation > set.Status.ObservedGeneration {
+		return "waiting for spec update to be observed", false
+	}
+	if set.Spec.Replicas != nil && set.Status.ReadyReplicas < *set.Spec.Replicas {
+		return fmt.Sprintf("waiting for %d pods to be ready", *set.Spec.Replicas-set.Status.ReadyReplicas), false
+	}
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+		if set.Spec.Replicas != nil && ru.Partition != nil && set.Status.UpdatedReplicas < *set.Spec.Replicas-*ru.Partition {
+			return fmt.Sprintf("partitioned roll out: %d of %d updated", set.Status.UpdatedReplicas, *set.Spec.Replicas-*ru.Partition), false
+		}
+		return "partitioned roll out complete", true
+	}
+	if set.Status.UpdateRevision != set.Status.CurrentRevision {
+		return "waiting for rolling update to complete", false
+	}
+	return "rolling update complete", true
 }
