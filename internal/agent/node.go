@@ -306,8 +306,17 @@ func (m *nodeManager) setupNetwork(node *corev1.Node) {
 		m.a.log.Warn("write CNI config", "err", err)
 		return
 	}
-	if err := network.EnsureUnreachable(m.a.cfg.ClusterCIDR, m.a.cfg.ServiceCIDR); err != nil {
+	if err := network.EnsureUnreachable(m.a.cfg.ClusterCIDR); err != nil {
 		m.a.log.Warn("containment routes", "err", err)
+	}
+	// Cluster IPs: through the proxy when it runs, else nowhere.
+	if m.a.cfg.DisableProxy {
+		err = network.EnsureUnreachable(m.a.cfg.ServiceCIDR)
+	} else {
+		err = network.RouteServices(m.a.cfg.CNIBridge, m.a.cfg.ServiceCIDR)
+	}
+	if err != nil {
+		m.a.log.Warn("service CIDR route", "err", err)
 	}
 	m.podCIDR = node.Spec.PodCIDR
 	m.a.log.Info("pod network configured", "podCIDR", node.Spec.PodCIDR)

@@ -42,3 +42,32 @@ func RemoveUnreachable(cidrs ...*net.IPNet) error {
 	}
 	return errors.Join(errs...)
 }
+
+// RouteServices sends the service CIDR to the node's pod bridge,
+// creating the bridge if CNI has not yet. The service proxy rewrites
+// packets to cluster IPs before they leave; this route only gives
+// locally sent packets a way out of the routing decision, which comes
+// before the proxy's output hook (an unreachable route would fail them
+// first). A packet no rule rewrote dies on the bridge, unanswered, and
+// never reaches the default route.
+func RouteServices(bridge string, cidr *net.IPNet) error {
+	link, err := netlink.LinkByName(bridge)
+	if err != nil {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridge}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("network: bridge %s: %w", bridge, err)
+		}
+		if link, err = netlink.LinkByName(bridge); err != nil {
+			return fmt.Errorf("network: bridge %s: %w", bridge, err)
+		}
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("network: bridge %s up: %w", bridge, err)
+	}
+	r := &netlink.Route{Dst: cidr, LinkIndex: link.Attrs().Index, Scope: netlink.SCOPE_LINK, Table: unix.RT_TABLE_MAIN}
+	// The unreachable route for the same prefix, if any, is replaced.
+	if err := netlink.RouteReplace(r); err != nil {
+		return fmt.Errorf("network: service route %s dev %s: %w", cidr, bridge, err)
+	}
+	return nil
+}
