@@ -157,6 +157,12 @@ func (a *Agent) Start(ctx context.Context) error {
 	g.Go(func() error { return a.node.run(ctx) })
 	g.Go(func() error { return a.runPods(ctx) })
 	g.Go(func() error { return a.runPeerRoutes(ctx) })
+	cleaner, err := volume.NewCleaner(volume.CleanerConfig{Client: a.client, Hostname: a.cfg.NodeName,
+		StorageRoot: volume.StorageRoot(a.cfg.DataDir), Log: a.log})
+	if err != nil {
+		return err
+	}
+	g.Go(func() error { return cleaner.Run(ctx) })
 	if !a.cfg.DisableProxy {
 		g.Go(func() error { return a.runProxy(ctx) })
 	}
@@ -199,7 +205,8 @@ func dialRuntime(ctx context.Context, endpoint string) (*runtime.Runtime, error)
 // setup builds the parts that need the runtime.
 func (a *Agent) setup() {
 	a.recorder = newRecorder(a.client, a.cfg.NodeName)
-	a.volumes = volume.New(volume.Config{RootDir: filepath.Join(a.cfg.DataDir, "pods"), Client: a.client, NodeName: a.cfg.NodeName, Log: a.log})
+	a.volumes = volume.New(volume.Config{RootDir: filepath.Join(a.cfg.DataDir, "pods"), StorageRoot: volume.StorageRoot(a.cfg.DataDir),
+		Client: a.client, NodeName: a.cfg.NodeName, Log: a.log})
 	a.probes = prober.NewManager(execer{a}, eventRecorder{a.recorder}, a.log)
 	a.backoff = newBackoffs()
 	a.status = newStatusManager(a)

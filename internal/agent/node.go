@@ -19,6 +19,7 @@ import (
 
 	"path/filepath"
 
+	"github.com/skiff/skiff/internal/agent/volume"
 	"github.com/skiff/skiff/internal/network"
 	"github.com/skiff/skiff/internal/network/cni"
 )
@@ -139,6 +140,14 @@ func (m *nodeManager) register(ctx context.Context) error {
 			cur.Labels[k], changed = v, true
 		}
 	}
+	for k, v := range want.Annotations {
+		if cur.Annotations[k] != v {
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations[k], changed = v, true
+		}
+	}
 	if changed {
 		_, err = nodes.Update(ctx, cur, metav1.UpdateOptions{})
 	}
@@ -153,7 +162,10 @@ func (m *nodeManager) initialNode(ctx context.Context) *corev1.Node {
 	for k, v := range m.a.cfg.Labels {
 		labels[k] = v
 	}
-	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: m.a.cfg.NodeName, Labels: labels}}
+	// The local-path provisioner puts this node's volumes under its
+	// storage root.
+	annotations := map[string]string{volume.StorageRootAnnotation: volume.StorageRoot(m.a.cfg.DataDir)}
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: m.a.cfg.NodeName, Labels: labels, Annotations: annotations}}
 	n.Status = m.status(ctx, nil)
 	return n
 }

@@ -27,6 +27,9 @@ import (
 	"github.com/skiff/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff/skiff/internal/controller/replicaset"
 	"github.com/skiff/skiff/internal/controller/serviceaccount"
+	"github.com/skiff/skiff/internal/controller/statefulset"
+	"github.com/skiff/skiff/internal/controller/volume/localpath"
+	"github.com/skiff/skiff/internal/controller/volume/persistentvolume"
 	"github.com/skiff/skiff/internal/leader"
 	"github.com/skiff/skiff/internal/scheduler"
 )
@@ -123,6 +126,11 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	ds := daemonset.New(client, factory, log)
 	jobs := job.New(client, factory, log)
 	eps := endpoint.New(client, factory, log)
+	sts := statefulset.New(client, factory, log)
+	pvs := persistentvolume.New(client, factory, log, localpath.New())
+	if err := localpath.EnsureDefaultStorageClass(ctx, client); err != nil {
+		log.Warn("default storage class", "err", err)
+	}
 	slices := endpointslice.New(client, factory, log)
 	lifecycle := nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, GracePeriod: sc.NodeMonitorGracePeriod, Log: log})
 
@@ -136,6 +144,8 @@ func runControllers(ctx context.Context, cfg *rest.Config, sc Config) error {
 	g.Go(func() error { return ds.Start(gctx, 2) })
 	g.Go(func() error { return jobs.Start(gctx, 5) })
 	g.Go(func() error { return eps.Start(gctx, 5) })
+	g.Go(func() error { return sts.Start(gctx, 5) })
+	g.Go(func() error { return pvs.Start(gctx, 2) })
 	g.Go(func() error { return slices.Start(gctx, 5) })
 	g.Go(func() error { return ns.Start(gctx, 2) })
 	g.Go(func() error { return gc.Start(gctx, 4) })

@@ -11,10 +11,11 @@
 // matching pods between cycles (nodecache.go), so that a cycle over a
 // large cluster costs a comparison per node rather than a match per pod.
 //
-// Where this differs from kube-scheduler: VolumeBinding neither finds
-// volumes for unbound claims nor provisions them (claims that wait for
-// their pod pass; the storage controller binds them once it has a node),
-// and counts a claim as bound once it names its volume; preferred node
+// Where this differs from kube-scheduler: VolumeBinding checks that an
+// unbound claim waiting for its pod can be served on a node (a fitting
+// volume there, or a class that provisions there) but neither binds nor
+// provisions (the volume controller does, once the pod has a node), and
+// counts a claim as bound once it names its volume; preferred node
 // affinity terms that do not parse are ignored rather than failing the
 // pod; there are no plugin arguments (the defaults apply).
 package plugins
