@@ -151,21 +151,20 @@ func dnatTo(ep endpoint) []expr.Any {
 	}
 }
 
-// dnatPick is `dnat ip to numgen random mod n map @anon`: the anonymous map
-// (created in the same batch with id) holds ADDR . PORT per index.
-func dnatPick(n int, anon uint32) []expr.Any {
+// dnatPick is `dnat ip to numgen random mod n offset off map @set`.
+func dnatPick(n int, off uint32, set string) []expr.Any {
 	return []expr.Any{
-		&expr.Numgen{Register: reg1, Modulus: uint32(n), Type: unix.NFT_NG_RANDOM},
-		&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: anonName, SetID: anon},
+		&expr.Numgen{Register: reg1, Modulus: uint32(n), Type: unix.NFT_NG_RANDOM, Offset: off},
+		&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: set},
 		dnat(),
 	}
 }
 
-// vmapPick is `numgen random mod n vmap @anon`.
-func vmapPick(n int, anon uint32) []expr.Any {
+// vmapPick is `numgen random mod n offset off vmap @set`.
+func vmapPick(n int, off uint32, set string) []expr.Any {
 	return []expr.Any{
-		&expr.Numgen{Register: reg1, Modulus: uint32(n), Type: unix.NFT_NG_RANDOM},
-		vmap(anonName, anon),
+		&expr.Numgen{Register: reg1, Modulus: uint32(n), Type: unix.NFT_NG_RANDOM, Offset: off},
+		vmap(set, 0),
 	}
 }
 

@@ -34,8 +34,9 @@ func compareEndpoints(a, b endpoint) int {
 
 // svcPort is one port of a Service, as the proxy serves it.
 type svcPort struct {
-	// key is "namespace/name:port" ("namespace/name" for an unnamed port);
-	// it names the port's chains and sets.
+	// key is "namespace/name/port" ("namespace/name" for an unnamed
+	// port); it names the port's chains and sets (nft(8) takes such names
+	// unquoted).
 	key       string
 	proto     uint8
 	clusterIP [4]byte
@@ -108,7 +109,7 @@ func portKeyOf(namespace, name, port string) string {
 	if port == "" {
 		return namespace + "/" + name
 	}
-	return namespace + "/" + name + ":" + port
+	return namespace + "/" + name + "/" + port
 }
 
 func clusterIPv4(svc *v1.Service) ([4]byte, bool) {

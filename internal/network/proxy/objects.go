@@ -89,7 +89,7 @@ func (b *batch) addRule(chain string, exprs ...expr.Any) {
 // setDef describes a set or map.
 type setDef struct {
 	name     string
-	id       uint32 // batch-local id (0: assign one); anonymous sets are found by it
+	id       uint32 // batch-local id (0: assign one)
 	flags    uint32 // unix.NFT_SET_*
 	keyType  uint32 // nft datatype magic, for nft(8)'s listing
 	keyLen   uint32
@@ -97,12 +97,9 @@ type setDef struct {
 	dataLen  uint32
 	timeout  time.Duration
 	// hostOrderKey tells nft(8) to print integer keys in host byte order
-	// (the numgen maps' keys).
+	// (the pick maps' keys).
 	hostOrderKey bool
 }
-
-// anonName is the name template the kernel fills in for anonymous sets.
-const anonName = "__map%d"
 
 func (b *batch) addSet(s *setDef) {
 	m := b.begin(unix.NFT_MSG_NEWSET, unix.NLM_F_CREATE, opRef{"add set", s.name})
@@ -151,25 +148,21 @@ type verdict struct {
 	chain string
 }
 
-// addElems adds elements to the named set (id for a set created in this
-// batch, needed for anonymous sets), as many messages as the 16-bit
+// addElems adds elements to a set, in as many messages as the 16-bit
 // attribute lengths need.
-func (b *batch) addElems(set string, id uint32, elems []elem) {
-	b.elems(unix.NFT_MSG_NEWSETELEM, unix.NLM_F_CREATE, opRef{"add elements to", set}, set, id, elems)
+func (b *batch) addElems(set string, elems []elem) {
+	b.elems(unix.NFT_MSG_NEWSETELEM, unix.NLM_F_CREATE, opRef{"add elements to", set}, set, elems)
 }
 
 func (b *batch) delElems(set string, elems []elem) {
-	b.elems(unix.NFT_MSG_DELSETELEM, 0, opRef{"delete elements from", set}, set, 0, elems)
+	b.elems(unix.NFT_MSG_DELSETELEM, 0, opRef{"delete elements from", set}, set, elems)
 }
 
-func (b *batch) elems(msg, flags uint16, op opRef, set string, id uint32, elems []elem) {
+func (b *batch) elems(msg, flags uint16, op opRef, set string, elems []elem) {
 	for len(elems) > 0 {
 		m := b.begin(msg, flags, op)
 		b.str(unix.NFTA_SET_ELEM_LIST_TABLE, b.table)
 		b.str(unix.NFTA_SET_ELEM_LIST_SET, set)
-		if id != 0 {
-			b.u32(unix.NFTA_SET_ELEM_LIST_SET_ID, id)
-		}
 		list := b.nest(unix.NFTA_SET_ELEM_LIST_ELEMENTS)
 		for len(elems) > 0 && len(b.buf)-list < maxNested {
 			b.elem(&elems[0])

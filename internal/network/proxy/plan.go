@@ -15,13 +15,15 @@ type plan struct {
 	// Service's stale elements have been released.
 	wants []want
 
-	epAdd, epReset, epDel            []*epSpec
-	chainAdd, chainReplace, chainDel []*chainSpec
+	epAdd, epReset, epDel []*epSpec
+	chainAdd, chainDel    []*chainSpec
+	chainReplace          []replacement
 
 	owners    map[elemKey]*owner // changes to s.owners; nil deletes
 	contended map[elemKey]bool
 	hairpin   map[[4]byte]int // changes to s.hairpin counts
 	refull    bool            // a contended key was released
+	slots     slotPlan
 }
 
 type want struct {
@@ -29,8 +31,11 @@ type want struct {
 	e   elemSpec
 }
 
+type replacement struct{ old, new *chainSpec }
+
 func newPlan(s *Syncer) *plan {
-	return &plan{s: s, owners: map[elemKey]*owner{}, contended: map[elemKey]bool{}, hairpin: map[[4]byte]int{}}
+	return &plan{s: s, owners: map[elemKey]*owner{}, contended: map[elemKey]bool{},
+		hairpin: map[[4]byte]int{}, slots: slotPlan{s: &s.slots, added: map[string]uint32{}}}
 }
 
 // owner returns the current or planned owner of a key.
@@ -92,7 +97,7 @@ func (p *plan) diffChains(old, new *rendering) {
 		case !ok:
 			p.chainAdd = append(p.chainAdd, c)
 		case !o.equal(c):
-			p.chainReplace = append(p.chainReplace, c)
+			p.chainReplace = append(p.chainReplace, replacement{o, c})
 		}
 	}
 	for i := range old.chains {
@@ -145,25 +150,64 @@ func (p *plan) claim() {
 	}
 }
 
-// write adds the plan's operations to b.
-func (p *plan) write(b *batch) {
-	w := ruleWriter{b: b, cidr: p.s.cidr}
-	var addPairs, delPairs [][4]byte
-	for ip, d := range p.hairpin {
-		before := p.s.hairpin[ip]
-		switch after := before + d; {
-		case before == 0 && after > 0:
-			addPairs = append(addPairs, ip)
-		case before > 0 && after <= 0:
-			delPairs = append(delPairs, ip)
+// pickDiff is the change to the pick maps.
+type pickDiff struct{ del, add []pick }
+
+// picks diffs the pick map elements of the chains that change, and
+// assigns slots to new chains.
+func (p *plan) picks() (pickDiff, error) {
+	var d pickDiff
+	for _, c := range p.chainDel {
+		d.del = append(d.del, picks(c, p.slots.of(c.name))...)
+		p.slots.release(c.name)
+	}
+	for _, r := range p.chainReplace {
+		slot := p.slots.of(r.new.name)
+		del, add := diffPicks(picks(r.old, slot), picks(r.new, slot))
+		d.del, d.add = append(d.del, del...), append(d.add, add...)
+	}
+	for _, c := range p.chainAdd {
+		slot, err := p.slots.alloc(c.name)
+		if err != nil {
+			return d, err
+		}
+		d.add = append(d.add, picks(c, slot)...)
+	}
+	return d, nil
+}
+
+// diffPicks returns the elements of old to delete and of new to add.
+func diffPicks(old, new []pick) (del, add []pick) {
+	for i, o := range old {
+		if i >= len(new) || new[i] != o {
+			del = append(del, o)
 		}
 	}
+	for i, n := range new {
+		if i >= len(old) || old[i] != n {
+			add = append(add, n)
+		}
+	}
+	return del, add
+}
+
+// write adds the plan's operations to b.
+func (p *plan) write(b *batch) error {
+	pd, err := p.picks()
+	if err != nil {
+		return err
+	}
+	w := ruleWriter{b: b, cidr: p.s.cidr}
+	addPairs, delPairs := p.hairpinChanges()
 	// 1. Stale elements go first: they refer to chains about to change.
 	writeElems(b, p.delElems, b.delElems)
+	writePicks(b, pd.del, b.delElems)
 	b.delElems(setHairpin, hairpinElems(delPairs))
 	// 2. Empty the chains that change or go, then delete what is unused.
-	for _, c := range p.chainReplace {
-		b.flushChain(c.name)
+	for _, r := range p.chainReplace {
+		if !sameRules(r.old, r.new) {
+			b.flushChain(r.new.name)
+		}
 	}
 	for _, c := range p.chainDel {
 		b.flushChain(c.name)
@@ -181,7 +225,7 @@ func (p *plan) write(b *batch) {
 		b.delChain(e.chain)
 		b.delSet(e.set)
 	}
-	// 3. Endpoint chains before the service chains that jump to them.
+	// 3. Endpoint chains before the service chains that go to them.
 	for _, e := range p.epAdd {
 		w.affinitySet(e)
 		b.addChain(e.chain, nil)
@@ -193,14 +237,33 @@ func (p *plan) write(b *batch) {
 	}
 	for _, c := range p.chainAdd {
 		b.addChain(c.name, nil)
-		w.serviceChain(c)
+		w.serviceChain(c, p.slots.of(c.name))
 	}
-	for _, c := range p.chainReplace {
-		w.serviceChain(c)
+	for _, r := range p.chainReplace {
+		if !sameRules(r.old, r.new) {
+			w.serviceChain(r.new, p.slots.of(r.new.name))
+		}
 	}
 	// 4. New elements last: they refer to the chains.
-	writeElems(b, p.addElems, func(set string, elems []elem) { b.addElems(set, 0, elems) })
-	b.addElems(setHairpin, 0, hairpinElems(addPairs))
+	writeElems(b, p.addElems, b.addElems)
+	writePicks(b, pd.add, b.addElems)
+	b.addElems(setHairpin, hairpinElems(addPairs))
+	return nil
+}
+
+// hairpinChanges lists the endpoint addresses the hairpin set gains and
+// loses.
+func (p *plan) hairpinChanges() (add, del [][4]byte) {
+	for ip, d := range p.hairpin {
+		before := p.s.hairpin[ip]
+		switch after := before + d; {
+		case before == 0 && after > 0:
+			add = append(add, ip)
+		case before > 0 && after <= 0:
+			del = append(del, ip)
+		}
+	}
+	return add, del
 }
 
 // writeElems groups element specs by map.
@@ -213,6 +276,14 @@ func writeElems(b *batch, specs []elemSpec, op func(set string, elems []elem)) {
 		if len(byMap[m]) > 0 {
 			op(mapNames[m], targetElems(byMap[m]))
 		}
+	}
+}
+
+func writePicks(b *batch, ps []pick, op func(set string, elems []elem)) {
+	eps, chains := pickElems(ps)
+	for i := range pickShards {
+		op(endpointMaps[i], eps[i])
+		op(endpointChainMaps[i], chains[i])
 	}
 }
 
@@ -245,6 +316,7 @@ func (p *plan) commit() {
 			delete(s.hairpin, ip)
 		}
 	}
+	p.slots.commit()
 	// A released key another Service wanted: rebuild, so that it gets it.
 	s.full = p.refull
 }

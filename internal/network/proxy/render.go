@@ -2,7 +2,11 @@ package proxy
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
+	"net/netip"
+	"slices"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -86,19 +90,96 @@ type chainSpec struct {
 }
 
 func (c *chainSpec) equal(d *chainSpec) bool {
-	return c.name == d.name && c.affinity == d.affinity && endpointsEqual(c.eps, d.eps)
+	return c.name == d.name && c.affinity == d.affinity && slices.Equal(c.eps, d.eps)
 }
 
-func endpointsEqual(a, b []endpoint) bool {
-	if len(a) != len(b) {
+// sameRules reports whether two versions of a chain (same name, same
+// slot) have the same rules: without affinity the rules name only the
+// number of endpoints (the pick map holds the rest) or the one endpoint.
+func sameRules(a, b *chainSpec) bool {
+	switch {
+	case a.affinity != b.affinity:
 		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	case b.affinity != 0:
+		return slices.Equal(a.eps, b.eps)
+	case len(a.eps) != len(b.eps):
+		return false
+	case len(b.eps) == 1:
+		return a.eps[0] == b.eps[0]
 	}
 	return true
+}
+
+// Picks: a service chain with several endpoints picks one with `numgen
+// random mod N offset slot<<pickBits` and looks the number up in a map
+// shared with other chains: endpoints-NN (number -> address . port) or,
+// with affinity, endpoint-chains-NN (number -> goto endpoint chain), NN
+// being the slot modulo pickShards. Every chain owns a slot (a key range).
+//
+// Why shared and sharded: the kernel looks sets up by name by walking the
+// table's list of sets, so a set per Service makes a full sync quadratic
+// (anonymous sets too: naming them walks the list); and adding an element
+// to a map checks it against every rule that reads the map, so one map
+// read by every chain is quadratic as well. 64 shards keep both walks
+// short. And an endpoint change that keeps the number of endpoints only
+// replaces map elements; the chain's rules stay.
+const (
+	pickBits     = 12
+	maxEndpoints = 1 << pickBits // per chain; more are left out
+	maxSlots     = 1 << (32 - pickBits)
+	pickShards   = 64
+)
+
+var endpointMaps, endpointChainMaps = shardNames(setEndpoints), shardNames(setEndpointChains)
+
+func shardNames(base string) [pickShards]string {
+	var out [pickShards]string
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%02d", base, i)
+	}
+	return out
+}
+
+// pick is one element of a chain's pick map.
+type pick struct {
+	key   uint32
+	ep    endpoint // an endpoints map
+	chain string   // an endpoint-chains map (affinity)
+}
+
+func shardOf(slot uint32) uint32 { return slot % pickShards }
+
+// picks lists a chain's pick map elements; none for a chain with one
+// endpoint, which DNATs (or jumps) to it directly.
+func picks(c *chainSpec, slot uint32) []pick {
+	if len(c.eps) < 2 {
+		return nil
+	}
+	out := make([]pick, len(c.eps))
+	for i, ep := range c.eps {
+		out[i] = pick{key: slot<<pickBits | uint32(i), ep: ep}
+		if c.affinity != 0 {
+			out[i].chain = epChainName(c.key, ep)
+		}
+	}
+	return out
+}
+
+// pickElems sorts picks into elements of the maps they belong in.
+func pickElems(ps []pick) (endpoints, chains [pickShards][]elem) {
+	for _, p := range ps {
+		key := binary.NativeEndian.AppendUint32(nil, p.key)
+		shard := shardOf(p.key >> pickBits)
+		if p.chain != "" {
+			chains[shard] = append(chains[shard], elem{key: key, verdict: &verdict{code: unix.NFT_GOTO, chain: p.chain}})
+			continue
+		}
+		data := make([]byte, 8)
+		copy(data, p.ep.ip[:])
+		binary.BigEndian.PutUint16(data[4:], p.ep.port)
+		endpoints[shard] = append(endpoints[shard], elem{key: key, data: data})
+	}
+	return endpoints, chains
 }
 
 // epSpec is an endpoint chain of a Service with session affinity: it
@@ -110,8 +191,12 @@ type epSpec struct {
 	timeout time.Duration
 }
 
-func epChainName(key string, ep endpoint) string { return "ep:" + key + "@" + ep.String() }
-func affSetName(key string, ep endpoint) string  { return "aff:" + key + "@" + ep.String() }
+func epChainName(key string, ep endpoint) string { return "ep-" + key + "/" + epSuffix(ep) }
+func affSetName(key string, ep endpoint) string  { return "aff-" + key + "/" + epSuffix(ep) }
+
+func epSuffix(ep endpoint) string {
+	return netip.AddrFrom4(ep.ip).String() + "/" + strconv.Itoa(int(ep.port))
+}
 
 type elemSpec struct {
 	k elemKey
@@ -137,10 +222,10 @@ func render(ports []*svcPort) *rendering {
 }
 
 func (r *rendering) port(p *svcPort) {
-	cluster := chainSpec{name: "svc:" + p.key, key: p.key, eps: p.clusterEPs, affinity: p.affinity}
+	cluster := chainSpec{name: "svc-" + p.key, key: p.key, eps: capped(p.clusterEPs), affinity: p.affinity}
 	internal := cluster
 	if p.local {
-		internal = chainSpec{name: "svcl:" + p.key, key: p.key, eps: p.localEPs, affinity: p.affinity}
+		internal = chainSpec{name: "svcl-" + p.key, key: p.key, eps: capped(p.localEPs), affinity: p.affinity}
 	}
 	ipKey := addrPortKey(mapServiceIPs, p.clusterIP, p.proto, p.port)
 	switch {
@@ -168,6 +253,11 @@ func (r *rendering) port(p *svcPort) {
 	if p.nodePort != 0 {
 		r.elems = append(r.elems, elemSpec{portOnlyKey(npMap, p.proto, p.nodePort), t})
 	}
+}
+
+// capped keeps the first maxEndpoints endpoints.
+func capped(eps []endpoint) []endpoint {
+	return eps[:min(len(eps), maxEndpoints)]
 }
 
 func (r *rendering) addChain(c chainSpec) {
@@ -210,55 +300,30 @@ type ruleWriter struct {
 }
 
 // serviceChain writes a service chain's rules (the chain exists and is
-// empty).
-func (w ruleWriter) serviceChain(c *chainSpec) {
+// empty); its picks go into the pick maps separately.
+func (w ruleWriter) serviceChain(c *chainSpec, slot uint32) {
 	if w.cidr != nil {
 		w.b.addRule(c.name, cat(addrMatch(offSaddr, w.cidr, true), markSet(masqMark))...)
 	} else {
 		w.b.addRule(c.name, markSet(masqMark)...)
 	}
+	offset := slot << pickBits
 	if c.affinity == 0 {
-		w.pickEndpoint(c)
+		if len(c.eps) == 1 {
+			w.b.addRule(c.name, dnatTo(c.eps[0])...)
+		} else {
+			w.b.addRule(c.name, dnatPick(len(c.eps), offset, endpointMaps[shardOf(slot)])...)
+		}
 		return
 	}
-	chains := make([]string, len(c.eps))
-	for i, ep := range c.eps {
-		chains[i] = epChainName(c.key, ep)
-		w.b.addRule(c.name, cat(saddrIn(affSetName(c.key, ep), 0), one(gotoChain(chains[i])))...)
+	for _, ep := range c.eps {
+		w.b.addRule(c.name, cat(saddrIn(affSetName(c.key, ep), 0), one(gotoChain(epChainName(c.key, ep))))...)
 	}
-	if len(chains) == 1 {
-		w.b.addRule(c.name, gotoChain(chains[0]))
-		return
-	}
-	id := w.b.newID()
-	w.b.addSet(&setDef{name: anonName, id: id, flags: unix.NFT_SET_ANONYMOUS | unix.NFT_SET_CONSTANT | unix.NFT_SET_MAP,
-		keyType: typeInteger, keyLen: 4, dataType: unix.NFT_DATA_VERDICT, hostOrderKey: true})
-	elems := make([]elem, len(chains))
-	for i, ch := range chains {
-		elems[i] = elem{key: binary.NativeEndian.AppendUint32(nil, uint32(i)), verdict: &verdict{code: unix.NFT_GOTO, chain: ch}}
-	}
-	w.b.addElems(anonName, id, elems)
-	w.b.addRule(c.name, vmapPick(len(chains), id)...)
-}
-
-// pickEndpoint writes the DNAT of a chain without affinity.
-func (w ruleWriter) pickEndpoint(c *chainSpec) {
 	if len(c.eps) == 1 {
-		w.b.addRule(c.name, dnatTo(c.eps[0])...)
-		return
+		w.b.addRule(c.name, gotoChain(epChainName(c.key, c.eps[0])))
+	} else {
+		w.b.addRule(c.name, vmapPick(len(c.eps), offset, endpointChainMaps[shardOf(slot)])...)
 	}
-	id := w.b.newID()
-	w.b.addSet(&setDef{name: anonName, id: id, flags: unix.NFT_SET_ANONYMOUS | unix.NFT_SET_CONSTANT | unix.NFT_SET_MAP,
-		keyType: typeInteger, keyLen: 4, dataType: typeAddrPort, dataLen: 8, hostOrderKey: true})
-	elems := make([]elem, len(c.eps))
-	for i, ep := range c.eps {
-		data := make([]byte, 8)
-		copy(data, ep.ip[:])
-		binary.BigEndian.PutUint16(data[4:], ep.port)
-		elems[i] = elem{key: binary.NativeEndian.AppendUint32(nil, uint32(i)), data: data}
-	}
-	w.b.addElems(anonName, id, elems)
-	w.b.addRule(c.name, dnatPick(len(c.eps), id)...)
 }
 
 // endpointChain writes an endpoint chain's rules (the chain and its set

@@ -17,6 +17,8 @@ import (
 //	map no-endpoint-services ipv4_addr . inet_proto . inet_service : verdict  -> goto reject | drop
 //	map no-endpoint-nodeports inet_proto . inet_service : verdict             -> goto reject
 //	set hairpin              ipv4_addr . ipv4_addr                            endpoint . itself
+//	map endpoints-00..63     integer : ipv4_addr . inet_service               service chains' picks (render.go)
+//	map endpoint-chains-00..63 integer : verdict                              the same with affinity
 //
 //	chain nat-prerouting  { type nat hook prerouting priority dstnat; jump services }
 //	chain nat-output      { type nat hook output priority dstnat; jump services }
@@ -53,6 +55,8 @@ const (
 	chainExternal       = "external"
 	chainEndpointsCheck = "endpoints-check"
 	setHairpin          = "hairpin"
+	setEndpoints        = "endpoints"
+	setEndpointChains   = "endpoint-chains"
 )
 
 // nft(8) datatypes of keys and data, so `nft list` prints them.
@@ -71,7 +75,7 @@ func skeletonMaps() []setDef {
 	vm := func(name string, keyType, keyLen uint32) setDef {
 		return setDef{name: name, flags: unix.NFT_SET_MAP, keyType: keyType, keyLen: keyLen, dataType: unix.NFT_DATA_VERDICT}
 	}
-	return []setDef{
+	defs := []setDef{
 		vm(mapNames[mapServiceIPs], typeServiceKey, 12),
 		vm(mapNames[mapExternalIPs], typeServiceKey, 12),
 		vm(mapNames[mapNodePorts], typePortKey, 8),
@@ -79,6 +83,14 @@ func skeletonMaps() []setDef {
 		vm(mapNames[mapNoEndpointNodePorts], typePortKey, 8),
 		{name: setHairpin, keyType: typeAddrPair, keyLen: 8},
 	}
+	for i := range pickShards {
+		defs = append(defs,
+			setDef{name: endpointMaps[i], flags: unix.NFT_SET_MAP, keyType: typeInteger, keyLen: 4,
+				dataType: typeAddrPort, dataLen: 8, hostOrderKey: true},
+			setDef{name: endpointChainMaps[i], flags: unix.NFT_SET_MAP, keyType: typeInteger, keyLen: 4,
+				dataType: unix.NFT_DATA_VERDICT, hostOrderKey: true})
+	}
+	return defs
 }
 
 // writeSkeleton adds the fixed sets, chains and rules to a batch that

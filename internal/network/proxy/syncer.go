@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net"
@@ -24,7 +25,7 @@ type Syncer struct {
 	table string
 	cidr  *net.IPNet
 	node  string
-	netns int
+	conn  *nlConn
 	log   *slog.Logger
 
 	// applied is what the kernel has, pending what it should get.
@@ -37,6 +38,7 @@ type Syncer struct {
 	contended map[elemKey]bool
 	// hairpin counts the Services using each endpoint address.
 	hairpin map[[4]byte]int
+	slots   slots
 	full    bool
 }
 
@@ -54,8 +56,9 @@ type SyncStats struct {
 	// Messages and Bytes measure the netlink transaction.
 	Messages int
 	Bytes    int
-	// Duration is the whole sync: diff, encoding and the kernel's commit.
-	Duration time.Duration
+	// Duration is the whole sync: diff, encoding and the transaction;
+	// Kernel the transaction alone (sendmsg until the acknowledgement).
+	Duration, Kernel time.Duration
 }
 
 // NewSyncer returns a Syncer for cfg's Table, NodeName, ClusterCIDR, NetNS
@@ -69,13 +72,14 @@ func NewSyncer(cfg Config) (*Syncer, error) {
 		table:     cfg.Table,
 		cidr:      cidr4(cfg.ClusterCIDR),
 		node:      cfg.NodeName,
-		netns:     cfg.NetNS,
+		conn:      newConn(cfg.NetNS),
 		log:       cfg.Log,
 		applied:   map[types.NamespacedName][]*svcPort{},
 		pending:   map[types.NamespacedName][]*svcPort{},
 		owners:    map[elemKey]owner{},
 		contended: map[elemKey]bool{},
 		hairpin:   map[[4]byte]int{},
+		slots:     newSlots(),
 		full:      true,
 	}, nil
 }
@@ -136,7 +140,8 @@ func (s *Syncer) Sync() (SyncStats, error) {
 	return st, nil
 }
 
-// Close deletes the table.
+// Close deletes the table and closes the netlink socket. The Syncer may
+// be used again: its next Sync is a full one.
 func (s *Syncer) Close() error {
 	s.full = true
 	for name, ports := range s.applied {
@@ -145,20 +150,27 @@ func (s *Syncer) Close() error {
 		}
 	}
 	s.applied = map[types.NamespacedName][]*svcPort{}
-	return deleteTable(s.table, s.netns)
+	clear(s.owners)
+	clear(s.contended)
+	clear(s.hairpin)
+	s.slots = newSlots()
+	defer s.conn.close()
+	return deleteTable(s.conn, s.table)
 }
 
 // Cleanup deletes a table a proxy left behind (family ip) in the current
 // network namespace; a missing table is no error.
 func Cleanup(table string) error {
-	return deleteTable(table, 0)
+	c := newConn(0)
+	defer c.close()
+	return deleteTable(c, table)
 }
 
-func deleteTable(table string, netns int) error {
+func deleteTable(c *nlConn, table string) error {
 	b := newBatch(table)
 	b.addTable() // so that deleting cannot fail for want of it
 	b.delTable()
-	return b.send(netns)
+	return c.send(b)
 }
 
 // syncAll replaces the table with one holding every Service.
@@ -181,9 +193,10 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 	owners := map[elemKey]owner{}
 	contended := map[elemKey]bool{}
 	hairpin := map[[4]byte]int{}
+	sl := newSlots()
 	var elems [numMaps][]elemSpec
-	names := sortedNames(desired)
-	for _, name := range names {
+	var ps []pick
+	for _, name := range sortedNames(desired) {
 		r := render(desired[name])
 		for i := range r.eps {
 			w.affinitySet(&r.eps[i])
@@ -191,8 +204,15 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 			w.endpointChain(&r.eps[i])
 		}
 		for i := range r.chains {
-			b.addChain(r.chains[i].name, nil)
-			w.serviceChain(&r.chains[i])
+			c := &r.chains[i]
+			if sl.next == maxSlots {
+				return SyncStats{}, fmt.Errorf("%w: more than %d service chains", ErrNftables, maxSlots)
+			}
+			sl.of[c.name] = sl.next
+			sl.next++
+			b.addChain(c.name, nil)
+			w.serviceChain(c, sl.of[c.name])
+			ps = append(ps, picks(c, sl.of[c.name])...)
 		}
 		for _, e := range r.elems {
 			if o, taken := owners[e.k]; taken {
@@ -208,16 +228,25 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 		}
 	}
 	for m := range elems {
-		b.addElems(mapNames[m], 0, targetElems(elems[m]))
+		b.addElems(mapNames[m], targetElems(elems[m]))
 	}
-	b.addElems(setHairpin, 0, hairpinElems(slices.Collect(maps.Keys(hairpin))))
+	writePicks(b, ps, b.addElems)
+	b.addElems(setHairpin, hairpinElems(slices.Collect(maps.Keys(hairpin))))
 	st := SyncStats{Full: true, Services: len(desired), Messages: b.messages(), Bytes: len(b.buf)}
-	if err := b.send(s.netns); err != nil {
+	if err := st.send(b, s.conn); err != nil {
 		return st, err
 	}
 	s.applied, s.pending = desired, map[types.NamespacedName][]*svcPort{}
-	s.owners, s.contended, s.hairpin, s.full = owners, contended, hairpin, false
+	s.owners, s.contended, s.hairpin, s.slots, s.full = owners, contended, hairpin, sl, false
 	return st, nil
+}
+
+// send sends the batch and times it.
+func (st *SyncStats) send(b *batch, c *nlConn) error {
+	start := time.Now()
+	err := c.send(b)
+	st.Kernel = time.Since(start)
+	return err
 }
 
 func (s *Syncer) logConflict(k elemKey, kept, lost types.NamespacedName) {
@@ -252,9 +281,11 @@ func (s *Syncer) syncChanges() (SyncStats, error) {
 	}
 	p.claim()
 	b := newBatch(s.table)
-	p.write(b)
+	if err := p.write(b); err != nil {
+		return SyncStats{}, err
+	}
 	st := SyncStats{Services: len(s.pending), Messages: b.messages(), Bytes: len(b.buf)}
-	if err := b.send(s.netns); err != nil {
+	if err := st.send(b, s.conn); err != nil {
 		return st, err
 	}
 	p.commit()

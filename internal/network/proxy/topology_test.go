@@ -180,4 +180,3 @@ func hits(t *testing.T, ns *testNS, network, addr string, n int) map[string]int 
 	}
 	return out
 }
-
