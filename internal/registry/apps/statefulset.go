@@ -256,7 +256,15 @@ func validateStatefulSetUpdate(obj, old runtime.Object) field.ErrorList {
 	clone.RevisionHistoryLimit = o.Spec.RevisionHistoryLimit
 	clone.PersistentVolumeClaimRetentionPolicy = o.Spec.PersistentVolumeClaimRetentionPolicy
 	clone.MinReadySeconds = o.Spec.MinReadySeconds
-	if !apiequality.Semantic.DeepEqual(*clone, o.Spec) {
+	// The claim templates' apiVersion and kind are defaults, not state: a
+	// stored copy may lack them (protobuf has no place for them).
+	prev := o.Spec.DeepCopy()
+	for _, spec := range []*appsv1.StatefulSetSpec{clone, prev} {
+		for i := range spec.VolumeClaimTemplates {
+			spec.VolumeClaimTemplates[i].TypeMeta = metav1.TypeMeta{}
+		}
+	}
+	if !apiequality.Semantic.DeepEqual(*clone, *prev) {
 		return field.ErrorList{field.Forbidden(field.NewPath("spec"), statefulSetUpdateMessage)}
 	}
 	return nil
