@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"sort"
@@ -225,6 +226,40 @@ func TestServices(t *testing.T) {
 		out = runClient(t, c, "default", "lookup-web", "", "lookup", "web")
 		if strings.TrimSpace(out) != web.Spec.ClusterIP {
 			t.Errorf("web resolves to %q, want %s", out, web.Spec.ClusterIP)
+		}
+	})
+
+	t.Run("rolling update under load", func(t *testing.T) {
+		// A client sends a bounded stream of requests (600, 20 ms apart)
+		// while the Deployment rolls every pod.
+		client := netPod("client-rolling", "", nil, "get", "--count", "600", "--interval", "20ms", "http://web/")
+		client.Spec.RestartPolicy = corev1.RestartPolicyNever
+		client.Spec.Containers[0].Ports = nil
+		if _, err := c.CoreV1().Pods("default").Create(ctx, client, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPod(t, c, "client-rolling", time.Minute, "running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+		start := time.Now()
+		if out, err := cl.Kubectl("rollout", "restart", "deployment/web"); err != nil {
+			t.Fatalf("rollout restart: %v %s", err, out)
+		}
+		if out, err := cl.Kubectl("rollout", "status", "deployment/web", "--timeout=120s"); err != nil {
+			t.Fatalf("rollout status: %v %s", err, out)
+		}
+		t.Logf("rolled 5 pods in %s", time.Since(start).Round(time.Millisecond))
+		waitPod(t, c, "client-rolling", 2*time.Minute, "finished", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+		out, err := c.CoreV1().Pods("default").GetLogs("client-rolling", &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep getReport
+		if err := json.Unmarshal([]byte(lastLine(string(out))), &rep); err != nil {
+			t.Fatalf("report %q: %v", out, err)
+		}
+		t.Logf("during the rolling update: %d of 600 requests failed (%v), %d backends answered", rep.Failed, rep.Errors, len(rep.Hosts))
+		// The goal is zero; more than a handful means endpoints lag.
+		if rep.OK+rep.Failed != 600 || rep.Failed > 6 {
+			t.Errorf("rolling update: %+v", rep)
 		}
 	})
 
