@@ -127,7 +127,7 @@ func (b *builder) addSRV(portName, proto string, rec srvRec) {
 		proto = string(corev1.ProtocolTCP)
 	}
 	proto = "_" + strings.ToLower(proto)
-	b.node("_"+strings.ToLower(portName)+"."+proto).addSRV(rec)
+	b.node("_" + strings.ToLower(portName) + "." + proto).addSRV(rec)
 	b.node(proto)
 }
 

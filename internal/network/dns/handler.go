@@ -107,7 +107,7 @@ func (s *Server) waitSynced() bool {
 	if s.isSynced.Load() {
 		return true
 	}
-	t := time.NewTimer(syncWait)
+	t := time.NewTimer(s.syncWait)
 	defer t.Stop()
 	select {
 	case <-s.synced:

@@ -52,6 +52,7 @@ type Server struct {
 	stop     context.CancelFunc
 	synced   chan struct{}
 	isSynced atomic.Bool
+	syncWait time.Duration
 	claimed  atomic.Bool // Run or Close has taken the sockets
 }
 
@@ -72,16 +73,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Log.With("component", "dns"),
-		zone:   cfg.Domain + ".",
-		suffix: "." + cfg.Domain + ".",
-		ttl:    cfg.TTL,
-		ix:     newIndex(),
-		udp:    pc,
-		tcp:    ln,
-		addr:   pc.LocalAddr().(*net.UDPAddr).AddrPort(),
-		synced: make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Log.With("component", "dns"),
+		zone:     cfg.Domain + ".",
+		suffix:   "." + cfg.Domain + ".",
+		ttl:      cfg.TTL,
+		ix:       newIndex(),
+		udp:      pc,
+		tcp:      ln,
+		addr:     pc.LocalAddr().(*net.UDPAddr).AddrPort(),
+		synced:   make(chan struct{}),
+		syncWait: syncWait,
 	}
 	s.life, s.stop = context.WithCancel(context.Background())
 	s.fwd = newForwarder(withoutSelf(ups, s.addr), cfg.ForwardTimeout)
@@ -123,7 +125,7 @@ func (s *Server) Run(ctx context.Context) error {
 		_ = closeBoth(s.udp, s.tcp)
 		return fmt.Errorf("dns: informers: %w", err)
 	}
-	servers, served := s.serve()
+	sv := s.serve()
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	s.log.Info("serving", "addr", s.addr.String(), "domain", s.cfg.Domain, "upstreams", s.fwd.upstreams)
@@ -141,42 +143,57 @@ func (s *Server) Run(ctx context.Context) error {
 
 	select {
 	case <-ctx.Done():
-	case err = <-served:
+	case err = <-sv.errc:
 		err = fmt.Errorf("dns: serve: %w", err)
 	}
-	s.shutdown(servers)
+	s.shutdown(sv)
 	return err
 }
 
+// serving is the UDP and TCP servers at work.
+type serving struct {
+	servers []*dns.Server
+	errc    chan error      // a server that stopped on its own
+	exited  []chan struct{} // closed when a server's goroutine returns
+}
+
 // serve starts the UDP and TCP servers and returns once both are
-// reading. The channel reports a server that stopped on its own.
-func (s *Server) serve() ([]*dns.Server, <-chan error) {
-	udp := &dns.Server{PacketConn: s.udp, Handler: s, UDPSize: dns.MaxMsgSize}
-	tcp := &dns.Server{Listener: s.tcp, Handler: s, IdleTimeout: func() time.Duration { return tcpIdle }}
-	servers := []*dns.Server{udp, tcp}
-	served := make(chan error, len(servers))
-	for _, srv := range servers {
-		started := make(chan struct{})
+// reading.
+func (s *Server) serve() *serving {
+	sv := &serving{
+		servers: []*dns.Server{
+			{PacketConn: s.udp, Handler: s, UDPSize: dns.DefaultMsgSize},
+			{Listener: s.tcp, Handler: s, IdleTimeout: func() time.Duration { return tcpIdle }},
+		},
+		errc: make(chan error, 2),
+	}
+	for _, srv := range sv.servers {
+		started, exited := make(chan struct{}), make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }
-		go func() { served <- srv.ActivateAndServe() }()
+		sv.exited = append(sv.exited, exited)
+		go func() {
+			defer close(exited)
+			if err := srv.ActivateAndServe(); err != nil {
+				sv.errc <- err
+			}
+		}()
 		select {
 		case <-started:
-		case err := <-served:
-			// Cannot happen with our own sockets; keep the error for Run.
-			served <- err
+		case <-exited:
 		}
 	}
-	return servers, served
+	return sv
 }
 
 // shutdown stops the servers, which close the sockets, and waits for
-// their goroutines: in-flight handlers see life end and return quickly.
-func (s *Server) shutdown(servers []*dns.Server) {
+// their goroutines, at most shutdownWait: in-flight handlers see life end
+// and return quickly.
+func (s *Server) shutdown(sv *serving) {
 	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, srv := range servers {
+	for _, srv := range sv.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -186,6 +203,13 @@ func (s *Server) shutdown(servers []*dns.Server) {
 		}()
 	}
 	wg.Wait()
+	for _, exited := range sv.exited {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+			s.log.Warn("server goroutine still running after shutdown")
+		}
+	}
 	// A server that failed to start never closes its socket.
 	_ = closeBoth(s.udp, s.tcp)
 }

@@ -113,10 +113,11 @@ func (s *Server) answerZone(m *dns.Msg, q dns.Question, rel string) {
 // records adds the records of n that answer q.
 func (s *Server) records(m *dns.Msg, q dns.Question, n *node) {
 	if n.cname != "" {
-		// A name with a CNAME has no other data: every type gets it. The
-		// target is outside the cluster (or another service) and the
-		// client's resolver follows it.
+		// A name with a CNAME has no other data: every type gets it.
 		m.Answer = append(m.Answer, &dns.CNAME{Hdr: s.hdr(q.Name, dns.TypeCNAME), Target: n.cname})
+		if q.Qtype != dns.TypeCNAME && q.Qtype != dns.TypeANY {
+			s.chase(m, q.Qtype, n.cname)
+		}
 		return
 	}
 	switch q.Qtype {
@@ -129,6 +130,51 @@ func (s *Server) records(m *dns.Msg, q dns.Question, n *node) {
 	case dns.TypeANY:
 		m.Answer = s.addrs(m.Answer, q.Name, n.v4, n.v6, false)
 		s.srv(m, q.Name, n.srv)
+	}
+}
+
+// maxChase bounds a chain of ExternalName services pointing at each
+// other.
+const maxChase = 8
+
+// chase follows an ExternalName's CNAME as a recursive resolver would,
+// because stub resolvers (glibc, musl) do not: a target in the cluster
+// domain from the index, any other through the upstreams. If that fails
+// the answer is the bare CNAME, which is still correct.
+func (s *Server) chase(m *dns.Msg, qtype uint16, target string) {
+	for range maxChase {
+		rel, ok := s.inZone(target)
+		if !ok {
+			s.chaseUpstream(m, qtype, target)
+			return
+		}
+		n, f := s.resolveZone(rel)
+		switch {
+		case f == nxdomain:
+			m.Rcode = dns.RcodeNameError
+			return
+		case n == nil:
+			return
+		case n.cname == "":
+			s.records(m, dns.Question{Name: target, Qtype: qtype, Qclass: dns.ClassINET}, n)
+			return
+		}
+		m.Answer = append(m.Answer, &dns.CNAME{Hdr: s.hdr(target, dns.TypeCNAME), Target: n.cname})
+		target = n.cname
+	}
+}
+
+func (s *Server) chaseUpstream(m *dns.Msg, qtype uint16, target string) {
+	q := new(dns.Msg)
+	q.SetQuestion(target, qtype)
+	resp, err := s.fwd.forward(s.life, q)
+	if err != nil {
+		s.log.Debug("following ExternalName failed", "target", target, "err", err)
+		return
+	}
+	m.Answer = append(m.Answer, resp.Answer...)
+	if resp.Rcode == dns.RcodeNameError {
+		m.Rcode = dns.RcodeNameError
 	}
 }
 
