@@ -74,3 +74,44 @@ spec:
 		t.Fatalf("after undo the image is %q", img)
 	}
 }
+
+// TestDaemonSetRealNodes runs a DaemonSet of real containers on three
+// agents in network namespaces: one running pod per node; a node tainted
+// NoSchedule gets no replacement for its deleted pod; a fourth node gets
+// one.
+func TestDaemonSetRealNodes(t *testing.T) {
+	cl := startCluster(t, 3, false)
+	c := cl.Client()
+	ctx := context.Background()
+	if out, err := cl.Kubectl("apply", "-f", "testdata/daemonset-sleep.yaml"); err != nil {
+		t.Fatalf("apply: %v %s", err, out)
+	}
+	running := func() map[string]string {
+		list, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=sleeper"})
+		if err != nil {
+			return nil
+		}
+		m := map[string]string{}
+		for _, p := range list.Items {
+			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+				m[p.Spec.NodeName] = p.Name
+			}
+		}
+		return m
+	}
+	eventually(t, 90*time.Second, "a running pod on each of 3 nodes", func() bool { return len(running()) == 3 })
+
+	tainted := cl.Nodes[0].Name
+	if out, err := cl.Kubectl("taint", "node", tainted, "skiff.test/closed=yes:NoSchedule"); err != nil {
+		t.Fatalf("taint: %v %s", err, out)
+	}
+	if err := c.CoreV1().Pods("default").Delete(ctx, running()[tainted], metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := cl.AddNode()
+	eventually(t, 90*time.Second, "a pod on the new node "+n.Name, func() bool { return running()[n.Name] != "" })
+	// By now the controller has seen the taint long since: nothing came back.
+	if m := running(); m[tainted] != "" || len(m) != 3 {
+		t.Errorf("pods by node after the taint and the new node: %v", m)
+	}
+}
