@@ -26,6 +26,7 @@ type Syncer struct {
 	cidr  *net.IPNet
 	node  string
 	conn  *nlConn
+	send  func(*batch) error // conn.send; tests record instead
 	log   *slog.Logger
 
 	// applied is what the kernel has, pending what it should get.
@@ -68,7 +69,7 @@ func NewSyncer(cfg Config) (*Syncer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Syncer{
+	s := &Syncer{
 		table:     cfg.Table,
 		cidr:      cidr4(cfg.ClusterCIDR),
 		node:      cfg.NodeName,
@@ -81,7 +82,9 @@ func NewSyncer(cfg Config) (*Syncer, error) {
 		hairpin:   map[[4]byte]int{},
 		slots:     newSlots(),
 		full:      true,
-	}, nil
+	}
+	s.send = s.conn.send
+	return s, nil
 }
 
 func cidr4(c *net.IPNet) *net.IPNet {
@@ -155,7 +158,7 @@ func (s *Syncer) Close() error {
 	clear(s.hairpin)
 	s.slots = newSlots()
 	defer s.conn.close()
-	return deleteTable(s.conn, s.table)
+	return s.send(deleteBatch(s.table))
 }
 
 // Cleanup deletes a table a proxy left behind (family ip) in the current
@@ -163,14 +166,14 @@ func (s *Syncer) Close() error {
 func Cleanup(table string) error {
 	c := newConn(0)
 	defer c.close()
-	return deleteTable(c, table)
+	return c.send(deleteBatch(table))
 }
 
-func deleteTable(c *nlConn, table string) error {
+func deleteBatch(table string) *batch {
 	b := newBatch(table)
 	b.addTable() // so that deleting cannot fail for want of it
 	b.delTable()
-	return c.send(b)
+	return b
 }
 
 // syncAll replaces the table with one holding every Service.
@@ -233,7 +236,7 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 	writePicks(b, ps, b.addElems)
 	b.addElems(setHairpin, hairpinElems(slices.Collect(maps.Keys(hairpin))))
 	st := SyncStats{Full: true, Services: len(desired), Messages: b.messages(), Bytes: len(b.buf)}
-	if err := st.send(b, s.conn); err != nil {
+	if err := st.timeSend(s.send, b); err != nil {
 		return st, err
 	}
 	s.applied, s.pending = desired, map[types.NamespacedName][]*svcPort{}
@@ -241,10 +244,10 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 	return st, nil
 }
 
-// send sends the batch and times it.
-func (st *SyncStats) send(b *batch, c *nlConn) error {
+// timeSend sends the batch and times it.
+func (st *SyncStats) timeSend(send func(*batch) error, b *batch) error {
 	start := time.Now()
-	err := c.send(b)
+	err := send(b)
 	st.Kernel = time.Since(start)
 	return err
 }
@@ -285,7 +288,7 @@ func (s *Syncer) syncChanges() (SyncStats, error) {
 		return SyncStats{}, err
 	}
 	st := SyncStats{Services: len(s.pending), Messages: b.messages(), Bytes: len(b.buf)}
-	if err := st.send(b, s.conn); err != nil {
+	if err := st.timeSend(s.send, b); err != nil {
 		return st, err
 	}
 	p.commit()
