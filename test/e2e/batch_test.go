@@ -85,3 +85,25 @@ spec:
 		t.Fatalf("indexed pods printed %v", seen)
 	}
 }
+
+// TestCreateJobFromCronJob: kubectl create job --from=cronjob/x makes a
+// Job from the CronJob's template, owned by it and marked manual.
+func TestCreateJobFromCronJob(t *testing.T) {
+	s := startServer(t, "--disable-controllers")
+	s.mustKubectl("create", "cronjob", "nightly", "--image=skiff.local/busybox:1", "--schedule=0 3 * * *", "--", "echo", "hi")
+	out := s.mustKubectl("create", "job", "manual-1", "--from=cronjob/nightly")
+	contains(t, out, "job.batch/manual-1 created")
+	job, err := s.client().BatchV1().Jobs("default").Get(context.Background(), "manual-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" {
+		t.Errorf("annotations %v, want cronjob.kubernetes.io/instantiate=manual", job.Annotations)
+	}
+	if len(job.OwnerReferences) != 1 || job.OwnerReferences[0].Kind != "CronJob" || job.OwnerReferences[0].Name != "nightly" {
+		t.Errorf("owner references %v", job.OwnerReferences)
+	}
+	if c := job.Spec.Template.Spec.Containers; len(c) != 1 || c[0].Image != "skiff.local/busybox:1" {
+		t.Errorf("containers %v", c)
+	}
+}

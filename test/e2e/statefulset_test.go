@@ -154,6 +154,27 @@ func TestStatefulSetStorage(t *testing.T) {
 	out = s.mustKubectl("rollout", "status", "statefulset/db", "--timeout=60s")
 	contains(t, out, "partitioned roll out complete: 3 new pods have been updated")
 
+	// A rolling update (new image), its history and an undo: every pod
+	// is replaced, highest ordinal first, and keeps its data.
+	s.mustKubectl("set", "image", "statefulset/db", "db=skiff.local/busybox:2")
+	contains(t, s.mustKubectl("rollout", "status", "statefulset/db", "--timeout=90s"), "partitioned roll out complete: 3 new pods have been updated")
+	for i := range 3 {
+		name := fmt.Sprintf("db-%d", i)
+		p, err := c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if err != nil || p.Spec.Containers[0].Image != "skiff.local/busybox:2" {
+			t.Fatalf("%s after the update: %v %v", name, err, p.Spec.Containers)
+		}
+		if got := podIdentity(t, c, name); got != ids[name] {
+			t.Errorf("%s after the update reads %q, want %q", name, got, ids[name])
+		}
+	}
+	assertLines(t, s.mustKubectl("rollout", "history", "statefulset/db"), `^REVISION\s+CHANGE-CAUSE$`, `^1\s+<none>$`, `^2\s+<none>$`)
+	s.mustKubectl("rollout", "undo", "statefulset/db")
+	contains(t, s.mustKubectl("rollout", "status", "statefulset/db", "--timeout=90s"), "partitioned roll out complete: 3 new pods have been updated")
+	if p, err := c.CoreV1().Pods("default").Get(ctx, "db-0", metav1.GetOptions{}); err != nil || p.Spec.Containers[0].Image != "skiff.local/busybox:1" {
+		t.Errorf("db-0 after the undo: %v %v", err, p.Spec.Containers)
+	}
+
 	// Delete reclaim: scale down, delete the claim, its directory goes.
 	pvc, err := c.CoreV1().PersistentVolumeClaims("default").Get(ctx, "data-db-2", metav1.GetOptions{})
 	if err != nil {
