@@ -255,7 +255,7 @@ func rss(pid int) string {
 	if err != nil {
 		return "n/a"
 	}
-	return benchutil.Mib(m.RSS)
+	return m.String()
 }
 
 func numCPU() int { return runtime.NumCPU() }

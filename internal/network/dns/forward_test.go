@@ -194,7 +194,7 @@ func TestForward(t *testing.T) {
 func TestForwardFailover(t *testing.T) {
 	st := startStub(t)
 	dead, packets := blackhole(t)
-	ts := startServer(t, Config{Upstreams: []string{dead, st.addr}, ForwardTimeout: 300 * time.Millisecond})
+	ts := startServer(t, Config{Upstreams: []string{dead, st.addr}, ForwardTimeout: 500 * time.Millisecond})
 	addr := ts.Addr().String()
 	for i := range 3 {
 		r := ask(t, addr, "udp", "example.com.", dns.TypeA, 0)
