@@ -112,8 +112,9 @@ type nftSet struct {
 	Name  string            `json:"name"`
 	Type  json.RawMessage   `json:"type"`
 	Map   json.RawMessage   `json:"map"`
-	Elem  []json.RawMessage `json:"elem"`
-	Flags []string          `json:"flags"`
+	Elem    []json.RawMessage `json:"elem"`
+	Flags   []string          `json:"flags"`
+	Timeout int               `json:"timeout"`
 }
 
 // listTable reads a table with nft -j; ok is false if it does not exist.
