@@ -30,7 +30,7 @@ func incrementalEqualsFull(t *testing.T, seed uint64) {
 	incrNS, fullNS := newNS(t, "incr"), newNS(t, "full")
 	incr := newTestSyncer(t, incrNS)
 	gen := &serviceGen{rng: rng, svcs: map[int]*genService{}}
-	for step := range 200 {
+	for step := range 120 {
 		i, what := gen.step()
 		if svc, sl := gen.objects(i); svc != nil {
 			incr.SetService(svc, sl)

@@ -46,14 +46,15 @@ func saddrDaddr() []expr.Any {
 	}
 }
 
-// lookup matches reg1 against a named set.
-func lookup(set string, id uint32) expr.Any {
-	return &expr.Lookup{SourceRegister: reg1, SetName: set, SetID: id}
+// lookup matches reg1 against a set (found by name, also in the batch
+// that creates it).
+func lookup(set string) expr.Any {
+	return &expr.Lookup{SourceRegister: reg1, SetName: set}
 }
 
 // vmap looks reg1 up in a verdict map and applies the verdict found.
-func vmap(set string, id uint32) expr.Any {
-	return &expr.Lookup{SourceRegister: reg1, DestRegister: regVerdict, IsDestRegSet: true, SetName: set, SetID: id}
+func vmap(set string) expr.Any {
+	return &expr.Lookup{SourceRegister: reg1, DestRegister: regVerdict, IsDestRegSet: true, SetName: set}
 }
 
 func gotoChain(chain string) expr.Any {
@@ -164,7 +165,7 @@ func dnatPick(n int, off uint32, set string) []expr.Any {
 func vmapPick(n int, off uint32, set string) []expr.Any {
 	return []expr.Any{
 		&expr.Numgen{Register: reg1, Modulus: uint32(n), Type: unix.NFT_NG_RANDOM, Offset: off},
-		vmap(set, 0),
+		vmap(set),
 	}
 }
 
@@ -175,18 +176,18 @@ func dnat() expr.Any {
 
 // updateSaddr is `update @set { ip saddr }`; new elements get the set's
 // timeout, and an update restarts it.
-func updateSaddr(set string, id uint32) []expr.Any {
+func updateSaddr(set string) []expr.Any {
 	return []expr.Any{
 		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: offSaddr, Len: 4},
-		&expr.Dynset{SrcRegKey: reg1, SetName: set, SetID: id, Operation: unix.NFT_DYNSET_OP_UPDATE},
+		&expr.Dynset{SrcRegKey: reg1, SetName: set, Operation: unix.NFT_DYNSET_OP_UPDATE},
 	}
 }
 
 // saddrIn is `ip saddr @set`.
-func saddrIn(set string, id uint32) []expr.Any {
+func saddrIn(set string) []expr.Any {
 	return []expr.Any{
 		&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: offSaddr, Len: 4},
-		lookup(set, id),
+		lookup(set),
 	}
 }
 

@@ -89,7 +89,6 @@ func (b *batch) addRule(chain string, exprs ...expr.Any) {
 // setDef describes a set or map.
 type setDef struct {
 	name     string
-	id       uint32 // batch-local id (0: assign one)
 	flags    uint32 // unix.NFT_SET_*
 	keyType  uint32 // nft datatype magic, for nft(8)'s listing
 	keyLen   uint32
@@ -112,10 +111,7 @@ func (b *batch) addSet(s *setDef) {
 		b.u32(unix.NFTA_SET_DATA_TYPE, s.dataType)
 		b.u32(unix.NFTA_SET_DATA_LEN, s.dataLen)
 	}
-	if s.id == 0 {
-		s.id = b.newID()
-	}
-	b.u32(unix.NFTA_SET_ID, s.id) // the kernel requires one
+	b.u32(unix.NFTA_SET_ID, b.newID()) // the kernel requires one
 	if s.timeout > 0 {
 		b.u64(unix.NFTA_SET_TIMEOUT, uint64(s.timeout.Milliseconds()))
 	}

@@ -317,7 +317,7 @@ func (w ruleWriter) serviceChain(c *chainSpec, slot uint32) {
 		return
 	}
 	for _, ep := range c.eps {
-		w.b.addRule(c.name, cat(saddrIn(affSetName(c.key, ep), 0), one(gotoChain(epChainName(c.key, ep))))...)
+		w.b.addRule(c.name, cat(saddrIn(affSetName(c.key, ep)), one(gotoChain(epChainName(c.key, ep))))...)
 	}
 	if len(c.eps) == 1 {
 		w.b.addRule(c.name, gotoChain(epChainName(c.key, c.eps[0])))
@@ -329,7 +329,7 @@ func (w ruleWriter) serviceChain(c *chainSpec, slot uint32) {
 // endpointChain writes an endpoint chain's rules (the chain and its set
 // exist).
 func (w ruleWriter) endpointChain(e *epSpec) {
-	w.b.addRule(e.chain, updateSaddr(e.set, 0)...)
+	w.b.addRule(e.chain, updateSaddr(e.set)...)
 	w.b.addRule(e.chain, dnatTo(e.ep)...)
 }
 

@@ -122,26 +122,26 @@ func writeSkeleton(b *batch, cidr *net.IPNet) {
 func skeletonRules(b *batch, cidr *net.IPNet) {
 	b.addRule(chainReject, reject())
 
-	b.addRule(chainServices, cat(serviceKey(), one(vmap(mapNames[mapServiceIPs], 0)))...)
+	b.addRule(chainServices, cat(serviceKey(), one(vmap(mapNames[mapServiceIPs])))...)
 	b.addRule(chainServices, jumpChain(chainExternal))
 
 	b.addRule(chainExternal, markSet(masqMark)...)
-	b.addRule(chainExternal, cat(serviceKey(), one(vmap(mapNames[mapExternalIPs], 0)))...)
-	b.addRule(chainExternal, cat(daddrLocal(), portKey(), one(vmap(mapNames[mapNodePorts], 0)))...)
+	b.addRule(chainExternal, cat(serviceKey(), one(vmap(mapNames[mapExternalIPs])))...)
+	b.addRule(chainExternal, cat(daddrLocal(), portKey(), one(vmap(mapNames[mapNodePorts])))...)
 	b.addRule(chainExternal, markClear(masqMark)...)
 
 	b.addRule("nat-prerouting", jumpChain(chainServices))
 	b.addRule("nat-output", jumpChain(chainServices))
 
 	b.addRule("nat-postrouting", cat(markTest(masqMark), markClear(masqMark), one(masquerade()))...)
-	b.addRule("nat-postrouting", cat(ctBits(expr.CtKeySTATUS, ctStatusDNAT), saddrDaddr(), one(lookup(setHairpin, 0), masquerade()))...)
+	b.addRule("nat-postrouting", cat(ctBits(expr.CtKeySTATUS, ctStatusDNAT), saddrDaddr(), one(lookup(setHairpin), masquerade()))...)
 	if cidr != nil {
 		b.addRule("nat-postrouting", cat(addrMatch(offSaddr, cidr, false), addrMatch(offDaddr, cidr, true),
 			addrMatch(offDaddr, multicast, true), one(masquerade()))...)
 	}
 
-	b.addRule(chainEndpointsCheck, cat(serviceKey(), one(vmap(mapNames[mapNoEndpoints], 0)))...)
-	b.addRule(chainEndpointsCheck, cat(daddrLocal(), portKey(), one(vmap(mapNames[mapNoEndpointNodePorts], 0)))...)
+	b.addRule(chainEndpointsCheck, cat(serviceKey(), one(vmap(mapNames[mapNoEndpoints])))...)
+	b.addRule(chainEndpointsCheck, cat(daddrLocal(), portKey(), one(vmap(mapNames[mapNoEndpointNodePorts])))...)
 	b.addRule("filter-prerouting", cat(ctBits(expr.CtKeySTATE, ctStateNew), one(jumpChain(chainEndpointsCheck)))...)
 	b.addRule("filter-output", cat(ctBits(expr.CtKeySTATE, ctStateNew), one(jumpChain(chainEndpointsCheck)))...)
 }

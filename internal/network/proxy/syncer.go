@@ -27,6 +27,7 @@ type Syncer struct {
 	node  string
 	conn  *nlConn
 	send  func(*batch) error // conn.send; tests record instead
+	flows flowCleaner
 	log   *slog.Logger
 
 	// applied is what the kernel has, pending what it should get.
@@ -60,6 +61,9 @@ type SyncStats struct {
 	// Duration is the whole sync: diff, encoding and the transaction;
 	// Kernel the transaction alone (sendmsg until the acknowledgement).
 	Duration, Kernel time.Duration
+	// Flows is the number of stale UDP conntrack entries deleted after
+	// the transaction.
+	Flows int
 }
 
 // NewSyncer returns a Syncer for cfg's Table, NodeName, ClusterCIDR, NetNS
@@ -74,6 +78,7 @@ func NewSyncer(cfg Config) (*Syncer, error) {
 		cidr:      cidr4(cfg.ClusterCIDR),
 		node:      cfg.NodeName,
 		conn:      newConn(cfg.NetNS),
+		flows:     flowCleaner{netns: cfg.NetNS},
 		log:       cfg.Log,
 		applied:   map[types.NamespacedName][]*svcPort{},
 		pending:   map[types.NamespacedName][]*svcPort{},
@@ -127,6 +132,7 @@ func (s *Syncer) Sync() (SyncStats, error) {
 	start := time.Now()
 	var st SyncStats
 	var err error
+	stale := staleUDP(s.applied, s.pending)
 	switch {
 	case s.full:
 		st, err = s.syncAll()
@@ -139,6 +145,11 @@ func (s *Syncer) Sync() (SyncStats, error) {
 	if err != nil {
 		s.full = true
 		return st, err
+	}
+	n, err := s.flows.delete(stale)
+	st.Flows = int(n)
+	if err != nil {
+		s.log.Warn("stale UDP flows stay until they time out", "err", err)
 	}
 	return st, nil
 }
@@ -158,6 +169,7 @@ func (s *Syncer) Close() error {
 	clear(s.hairpin)
 	s.slots = newSlots()
 	defer s.conn.close()
+	defer s.flows.close()
 	return s.send(deleteBatch(s.table))
 }
 

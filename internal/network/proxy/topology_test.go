@@ -136,10 +136,15 @@ func dial(ns *testNS, network, addr string) (reply, error) {
 }
 
 func dialTimeout(ns *testNS, network, addr string, timeout time.Duration) (reply, error) {
+	return dialFrom(ns, network, nil, addr, timeout)
+}
+
+// dialFrom dials from a given local address (nil: any).
+func dialFrom(ns *testNS, network string, local net.Addr, addr string, timeout time.Duration) (reply, error) {
 	var c net.Conn
 	err := inNetns(ns.fd, func() error {
 		var err error
-		c, err = (&net.Dialer{Timeout: timeout}).Dial(network, addr)
+		c, err = (&net.Dialer{Timeout: timeout, LocalAddr: local}).Dial(network, addr)
 		return err
 	})
 	if err != nil {

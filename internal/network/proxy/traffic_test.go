@@ -151,6 +151,52 @@ func TestTraffic(t *testing.T) {
 	})
 }
 
+// TestStaleUDPFlows checks that a UDP client keeping its source port
+// follows endpoint changes, although conntrack keeps UDP flows.
+func TestStaleUDPFlows(t *testing.T) {
+	requireRoot(t)
+	tp := newTopology(t, "a", "b", "client")
+	s, err := NewSyncer(Config{NetNS: tp.node.fd, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ports := slicePorts(epPort("dns", podPort, v1.ProtocolUDP))
+	sync := func(svc *v1.Service, eps ...discoveryv1.Endpoint) {
+		t.Helper()
+		s.SetService(svc, slicesOf(sliceOf("default", svc.Name, svc.Name+"-1", ports, eps...)))
+		if _, err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := &net.UDPAddr{Port: 40000}
+	ask := func(addr string) (reply, error) {
+		return dialFrom(tp.pods["client"].ns, "udp4", from, addr, 500*time.Millisecond)
+	}
+	a, b := tp.pods["a"].ip, tp.pods["b"].ip
+
+	t.Run("removed endpoint", func(t *testing.T) {
+		svc := svcOf("default", "dns", "10.43.0.55", udp("dns", 53))
+		sync(svc, ready(a))
+		if r, err := ask("10.43.0.55:53"); err != nil || r.server != "a" {
+			t.Fatalf("ask = %+v, %v; want a", r, err)
+		}
+		sync(svc, ready(b))
+		if r, err := ask("10.43.0.55:53"); err != nil || r.server != "b" {
+			t.Errorf("after a was replaced by b: ask = %+v, %v; want b", r, err)
+		}
+	})
+	t.Run("first endpoint", func(t *testing.T) {
+		if _, err := ask("10.43.0.56:53"); err == nil {
+			t.Fatalf("an answer from a cluster IP no service has")
+		}
+		sync(svcOf("default", "late", "10.43.0.56", udp("dns", 53)), ready(a))
+		if r, err := ask("10.43.0.56:53"); err != nil || r.server != "a" {
+			t.Errorf("after the service appeared: ask = %+v, %v; want a", r, err)
+		}
+	})
+}
+
 func TestInternalTrafficPolicyLocal(t *testing.T) {
 	requireRoot(t)
 	tp := newTopology(t, "a", "b", "client")
