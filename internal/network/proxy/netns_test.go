@@ -109,9 +109,9 @@ type nftRule struct {
 }
 
 type nftSet struct {
-	Name  string            `json:"name"`
-	Type  json.RawMessage   `json:"type"`
-	Map   json.RawMessage   `json:"map"`
+	Name    string            `json:"name"`
+	Type    json.RawMessage   `json:"type"`
+	Map     json.RawMessage   `json:"map"`
 	Elem    []json.RawMessage `json:"elem"`
 	Flags   []string          `json:"flags"`
 	Timeout int               `json:"timeout"`
