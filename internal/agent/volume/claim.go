@@ -77,8 +77,7 @@ func (o *op) boundVolume(claimName string) (*corev1.PersistentVolume, error) {
 	return pv, nil
 }
 
-// setupPersistentVolume sets up a bound volume by its source. CSI volumes
-// will be another case here.
+// setupPersistentVolume sets up a bound volume by its source.
 func (o *op) setupPersistentVolume(v *corev1.Volume, pv *corev1.PersistentVolume, readOnly bool) (Volume, error) {
 	if m := pv.Spec.VolumeMode; m != nil && *m == corev1.PersistentVolumeBlock {
 		return Volume{}, fmt.Errorf("volume %s: volumeMode Block is not supported yet", pv.Name)
@@ -93,7 +92,7 @@ func (o *op) setupPersistentVolume(v *corev1.Volume, pv *corev1.PersistentVolume
 		}
 		return Volume{HostPath: src.HostPath.Path, ReadOnly: readOnly}, nil
 	case src.CSI != nil:
-		return Volume{}, fmt.Errorf("volume %s: CSI volumes are not supported yet (driver %q)", pv.Name, src.CSI.Driver)
+		return o.setupCSI(pv, readOnly)
 	}
-	return Volume{}, fmt.Errorf("volume %s: only local and hostPath PersistentVolumes are supported", pv.Name)
+	return Volume{}, fmt.Errorf("volume %s: only local, hostPath and CSI PersistentVolumes are supported", pv.Name)
 }

@@ -213,7 +213,7 @@ func TestClaimVolumeSources(t *testing.T) {
 		{"CSI", func(string) *corev1.PersistentVolume {
 			return &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv1"}, Spec: corev1.PersistentVolumeSpec{
 				PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: "csi.example.com", VolumeHandle: "h"}}}}
-		}, `CSI volumes are not supported yet (driver "csi.example.com")`, nil},
+		}, `kubernetes.io/csi: driver name csi.example.com not found in the list of registered CSI drivers`, nil},
 		{"block", func(string) *corev1.PersistentVolume {
 			pv := localVolume("pv1", host, false)
 			mode := corev1.PersistentVolumeBlock

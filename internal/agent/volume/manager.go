@@ -20,7 +20,17 @@
 // Pending): a `local` volume is bind-mounted into the pod's directory, a
 // hostPath volume is used in place; a local-path volume (skiff.io/local-path)
 // gets its directory under the storage root on first use. Cleaner removes
-// those directories again when their volumes are deleted.
+// those directories again when their volumes are deleted. A CSI volume
+// goes through its driver (registered by internal/agent/csi): staged once
+// on the node when the driver stages, under
+// <CSIDir>/<driver>/<sha256 of the volume handle>/globalmount, then
+// published for each pod on
+// RootDir/<pod uid>/volumes/kubernetes.io~csi/<pv name>/mount; Teardown
+// unpublishes it and unstages it when no pod on the node uses it any more.
+// A vol_data.json record beside each lets that happen after a restart.
+// Node stage and publish secrets are read from the PV's secret
+// references; CSIDriver objects (podInfoOnMount, fsGroupPolicy) and
+// inline (ephemeral) CSI volumes are not supported yet.
 package volume
 
 import (
@@ -62,6 +72,12 @@ type Config struct {
 	// publishes it in the skiff.io/storage-root Node annotation);
 	// <parent of RootDir>/storage when empty.
 	StorageRoot string
+	// CSIDrivers finds the node's registered CSI drivers; without it CSI
+	// volumes fail to mount.
+	CSIDrivers CSIDrivers
+	// CSIDir holds the node-wide staging directories of CSI volumes;
+	// <parent of RootDir>/plugins/kubernetes.io/csi when empty.
+	CSIDir string
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
 }
@@ -91,6 +107,10 @@ type Manager struct {
 	allocMu sync.Mutex
 	alloc   corev1.ResourceList // node allocatable, fetched at allocAt
 	allocAt time.Time
+
+	csiLocks keyedLocks
+	stagedMu sync.Mutex
+	staged   map[string]bool // CSI volumes this manager staged, by csiRecord.key
 }
 
 // podState is what the manager remembers about a pod between calls.
@@ -110,7 +130,7 @@ func New(cfg Config) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{cfg: cfg, log: log, pods: map[types.UID]*podState{}}
+	return &Manager{cfg: cfg, log: log, pods: map[types.UID]*podState{}, staged: map[string]bool{}}
 }
 
 func (m *Manager) lockPod(uid types.UID) *podState {
@@ -196,10 +216,12 @@ func (m *Manager) PodUIDs() ([]types.UID, error) {
 	return uids, nil
 }
 
-// Teardown unmounts every mount under the pod's directory (tmpfs volumes,
-// and anything propagated into its volumes) and removes the directory. It
-// refuses to remove anything while a mount remains. A pod without a
-// directory is not an error.
+// Teardown unpublishes the pod's CSI volumes, unmounts every mount under
+// the pod's directory (tmpfs volumes, anything propagated into its
+// volumes, and CSI volumes whose driver failed to unpublish them) and
+// removes the directory; then it unstages the CSI volumes no pod on the
+// node uses any more. It refuses to remove anything while a mount
+// remains. A pod without a directory is not an error.
 func (m *Manager) Teardown(uid types.UID) error {
 	if err := checkName("pod UID", string(uid)); err != nil {
 		return err
@@ -219,14 +241,15 @@ func (m *Manager) Teardown(uid types.UID) error {
 		m.forgetPod(uid)
 		return nil
 	}
+	csiErr := m.teardownCSI(podDir)
 	if err := unmountAll(podDir); err != nil {
-		return fmt.Errorf("tearing down pod %s: %w", uid, err)
+		return errors.Join(csiErr, fmt.Errorf("tearing down pod %s: %w", uid, err))
 	}
 	if err := os.RemoveAll(podDir); err != nil {
-		return fmt.Errorf("tearing down pod %s: %w", uid, err)
+		return errors.Join(csiErr, fmt.Errorf("tearing down pod %s: %w", uid, err))
 	}
 	m.forgetPod(uid)
-	return nil
+	return errors.Join(csiErr, m.UnstageUnused())
 }
 
 // EmptyDirUsage returns the bytes used by an emptyDir volume (allocated
