@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/skiff/skiff/internal/agent/csi"
 	"github.com/skiff/skiff/internal/agent/prober"
 	"github.com/skiff/skiff/internal/agent/volume"
 	"github.com/skiff/skiff/internal/runtime"
@@ -64,6 +65,10 @@ type Config struct {
 	DisableProxy bool
 	// ProxyTable names the proxy's nftables table ("skiff").
 	ProxyTable string
+	// CSIRegistrationDir is where CSI drivers put their registration
+	// sockets (the kubelet's plugins_registry); <DataDir>/plugins_registry
+	// when empty.
+	CSIRegistrationDir string
 	// InsecureRegistries are pulled from over plain HTTP.
 	InsecureRegistries []string
 	// Version is reported as the node's kubelet version ("skiff vX").
@@ -96,6 +101,7 @@ type Agent struct {
 	log      *slog.Logger
 	rt       *runtime.Runtime
 	volumes  *volume.Manager
+	csi      *csi.Registry
 	probes   *prober.Manager
 	recorder record.EventRecorder
 	pods     *podManager
@@ -121,7 +127,7 @@ func New(cfg Config, deps Deps) (*Agent, error) {
 		cfg.Log = slog.Default()
 	}
 	a := &Agent{cfg: cfg, client: deps.Client, creds: deps.Credentials, log: cfg.Log.With("component", "agent", "node", cfg.NodeName),
-		unhealthy: map[string]bool{}}
+		unhealthy: map[string]bool{}, csi: csi.NewRegistry()}
 	return a, nil
 }
 
@@ -163,6 +169,12 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	g.Go(func() error { return cleaner.Run(ctx) })
+	plugins, err := csi.NewWatcher(csi.WatcherConfig{Dir: a.csiRegistrationDir(), NodeName: a.cfg.NodeName},
+		csi.WatcherDeps{Client: a.client, Registry: a.csi, Log: a.log})
+	if err != nil {
+		return err
+	}
+	g.Go(func() error { return plugins.Start(ctx) })
 	if !a.cfg.DisableProxy {
 		g.Go(func() error { return a.runProxy(ctx) })
 	}
@@ -175,6 +187,13 @@ func (a *Agent) containerdConfig() runtime.ContainerdConfig {
 		CNIConfDir: a.cniConfDir(), SandboxImage: pauseRef(), InsecureRegistries: a.cfg.InsecureRegistries,
 		Log: a.log,
 	}
+}
+
+func (a *Agent) csiRegistrationDir() string {
+	if a.cfg.CSIRegistrationDir != "" {
+		return a.cfg.CSIRegistrationDir
+	}
+	return filepath.Join(a.cfg.DataDir, "plugins_registry")
 }
 
 func (a *Agent) cniConfDir() string {
@@ -206,7 +225,7 @@ func dialRuntime(ctx context.Context, endpoint string) (*runtime.Runtime, error)
 func (a *Agent) setup() {
 	a.recorder = newRecorder(a.client, a.cfg.NodeName)
 	a.volumes = volume.New(volume.Config{RootDir: filepath.Join(a.cfg.DataDir, "pods"), StorageRoot: volume.StorageRoot(a.cfg.DataDir),
-		Client: a.client, NodeName: a.cfg.NodeName, Log: a.log})
+		Client: a.client, NodeName: a.cfg.NodeName, CSIDrivers: a.csi, Log: a.log})
 	a.probes = prober.NewManager(execer{a}, eventRecorder{a.recorder}, a.log)
 	a.backoff = newBackoffs()
 	a.status = newStatusManager(a)
