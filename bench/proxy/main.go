@@ -43,7 +43,7 @@ func main() {
 	services := flag.Int("services", 1000, "Services in the table")
 	endpoints := flag.Int("endpoints", 10, "endpoints per Service")
 	changes := flag.Int("changes", 50, "endpoint changes timed in the change and proxier sections")
-	seconds := flag.Int("seconds", 3, "seconds per traffic measurement")
+	seconds := flag.Int("seconds", 2, "seconds per traffic measurement")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench/proxy needs root (network namespaces, nftables)")

@@ -121,6 +121,10 @@ func runChange(ctx context.Context, b *bench) ([]benchutil.Result, error) {
 		msgs, bytes = append(msgs, st.Messages), append(bytes, st.Bytes)
 		time.Sleep(gap)
 	}
+	grow, err := growShrink(s, b, 10)
+	if err != nil {
+		return nil, err
+	}
 	add, del, err := addDelete(s, b, 10)
 	if err != nil {
 		return nil, err
@@ -131,9 +135,28 @@ func runChange(ctx context.Context, b *bench) ([]benchutil.Result, error) {
 		row("  of which the netlink transaction", dist(kernel), "sendmsg until the kernel's acknowledgement"),
 		row("netlink transaction per change", fmt.Sprintf("%d messages, %d bytes (median)", median(msgs), median(bytes)),
 			"delete and add in the Service's pick map and the hairpin set; no chain or rule touched"),
+		row("one endpoint added or removed", dist(grow), "the Service's chain rewritten (its numgen modulus changes): of 10"),
 		row("one Service added", dist(add), "of 10"),
 		row("one Service deleted", dist(del), "of 10"),
 	}, nil
+}
+
+// growShrink adds an endpoint to a Service and takes it away again.
+func growShrink(s *proxy.Syncer, b *bench, n int) ([]time.Duration, error) {
+	var out []time.Duration
+	for k := range n {
+		i := (k * 41) % b.services
+		for _, m := range []int{b.endpoints + 1, b.endpoints} {
+			s.SetService(service(i), []*discoveryv1.EndpointSlice{slice(i, m, 0)})
+			st, err := s.Sync()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, st.Duration)
+			time.Sleep(gap)
+		}
+	}
+	return out, nil
 }
 
 func addDelete(s *proxy.Syncer, b *bench, n int) (add, del []time.Duration, err error) {
@@ -145,11 +168,13 @@ func addDelete(s *proxy.Syncer, b *bench, n int) (add, del []time.Duration, err 
 			return nil, nil, err
 		}
 		add = append(add, st.Duration)
+		time.Sleep(gap)
 		s.DeleteService(namespace, service(i).Name)
 		if st, err = s.Sync(); err != nil {
 			return nil, nil, err
 		}
 		del = append(del, st.Duration)
+		time.Sleep(gap)
 	}
 	return add, del, nil
 }

@@ -57,15 +57,29 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// isIPv4Net accepts an IPv4 prefix with a 4-byte mask or, as
+// net.IPNet allows, a 16-byte one of an IPv4-mapped address.
+func isIPv4Net(n *net.IPNet) bool {
+	if n.IP.To4() == nil {
+		return false
+	}
+	switch len(n.Mask) {
+	case net.IPv4len:
+		return true
+	case net.IPv6len:
+		ones, _ := net.IPMask(n.Mask[:12]).Size()
+		return ones == 96
+	}
+	return false
+}
+
 // validate checks what both the Proxier and the Syncer need.
 func (c Config) validate() error {
 	if !tableName.MatchString(c.Table) {
 		return fmt.Errorf("%w: table name %q", ErrConfig, c.Table)
 	}
-	if c.ClusterCIDR != nil {
-		if c.ClusterCIDR.IP.To4() == nil || len(c.ClusterCIDR.Mask) != net.IPv4len {
-			return fmt.Errorf("%w: cluster CIDR %s is not IPv4", ErrConfig, c.ClusterCIDR)
-		}
+	if c.ClusterCIDR != nil && !isIPv4Net(c.ClusterCIDR) {
+		return fmt.Errorf("%w: cluster CIDR %s is not IPv4", ErrConfig, c.ClusterCIDR)
 	}
 	if c.NetNS < 0 {
 		return fmt.Errorf("%w: netns fd %d", ErrConfig, c.NetNS)

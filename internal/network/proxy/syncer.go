@@ -106,7 +106,14 @@ func cidr4(c *net.IPNet) *net.IPNet {
 // SetService stages svc with the EndpointSlices labelled with its name.
 // Nothing is kept of the objects but what the rules need.
 func (s *Syncer) SetService(svc *v1.Service, epSlices []*discoveryv1.EndpointSlice) {
-	s.stage(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, servicePorts(svc, epSlices, s.node))
+	ports := servicePorts(svc, epSlices, s.node)
+	for _, p := range ports {
+		if len(p.clusterEPs) > maxEndpoints {
+			s.log.Warn("too many endpoints for one service port; some get no traffic",
+				"port", p.key, "endpoints", len(p.clusterEPs), "served", maxEndpoints)
+		}
+	}
+	s.stage(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, ports)
 }
 
 // DeleteService stages the removal of a Service.
@@ -203,12 +210,31 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 	b.delTable()
 	b.addTable()
 	writeSkeleton(b, s.cidr)
+	t := &tableState{owners: map[elemKey]owner{}, contended: map[elemKey]bool{}, hairpin: map[[4]byte]int{}, slots: newSlots()}
+	if err := t.write(s, b, desired); err != nil {
+		return SyncStats{}, err
+	}
+	st := SyncStats{Full: true, Services: len(desired), Messages: b.messages(), Bytes: len(b.buf)}
+	if err := st.timeSend(s.send, b); err != nil {
+		return st, err
+	}
+	s.applied, s.pending = desired, map[types.NamespacedName][]*svcPort{}
+	s.owners, s.contended, s.hairpin, s.slots, s.full = t.owners, t.contended, t.hairpin, t.slots, false
+	return st, nil
+}
 
+// tableState is the Syncer's record of a table being written whole.
+type tableState struct {
+	owners    map[elemKey]owner
+	contended map[elemKey]bool
+	hairpin   map[[4]byte]int
+	slots     slots
+}
+
+// write adds every Service's chains and elements to b, after the
+// skeleton.
+func (t *tableState) write(s *Syncer, b *batch, desired map[types.NamespacedName][]*svcPort) error {
 	w := ruleWriter{b: b, cidr: s.cidr}
-	owners := map[elemKey]owner{}
-	contended := map[elemKey]bool{}
-	hairpin := map[[4]byte]int{}
-	sl := newSlots()
 	var elems [numMaps][]elemSpec
 	var ps []pick
 	for _, name := range sortedNames(desired) {
@@ -220,40 +246,34 @@ func (s *Syncer) syncAll() (SyncStats, error) {
 		}
 		for i := range r.chains {
 			c := &r.chains[i]
-			if sl.next == maxSlots {
-				return SyncStats{}, fmt.Errorf("%w: more than %d service chains", ErrNftables, maxSlots)
+			if t.slots.next == maxSlots {
+				return fmt.Errorf("%w: more than %d service chains", ErrNftables, maxSlots)
 			}
-			sl.of[c.name] = sl.next
-			sl.next++
+			slot := t.slots.next
+			t.slots.of[c.name], t.slots.next = slot, slot+1
 			b.addChain(c.name, nil)
-			w.serviceChain(c, sl.of[c.name])
-			ps = append(ps, picks(c, sl.of[c.name])...)
+			w.serviceChain(c, slot)
+			ps = append(ps, picks(c, slot)...)
 		}
 		for _, e := range r.elems {
-			if o, taken := owners[e.k]; taken {
-				contended[e.k] = true
+			if o, taken := t.owners[e.k]; taken {
+				t.contended[e.k] = true
 				s.logConflict(e.k, o.svc, name)
 				continue
 			}
-			owners[e.k] = owner{svc: name, t: e.t}
+			t.owners[e.k] = owner{svc: name, t: e.t}
 			elems[e.k.m] = append(elems[e.k.m], e)
 		}
 		for _, ip := range r.hairpin {
-			hairpin[ip]++
+			t.hairpin[ip]++
 		}
 	}
 	for m := range elems {
 		b.addElems(mapNames[m], targetElems(elems[m]))
 	}
 	writePicks(b, ps, b.addElems)
-	b.addElems(setHairpin, hairpinElems(slices.Collect(maps.Keys(hairpin))))
-	st := SyncStats{Full: true, Services: len(desired), Messages: b.messages(), Bytes: len(b.buf)}
-	if err := st.timeSend(s.send, b); err != nil {
-		return st, err
-	}
-	s.applied, s.pending = desired, map[types.NamespacedName][]*svcPort{}
-	s.owners, s.contended, s.hairpin, s.slots, s.full = owners, contended, hairpin, sl, false
-	return st, nil
+	b.addElems(setHairpin, hairpinElems(slices.Collect(maps.Keys(t.hairpin))))
+	return nil
 }
 
 // timeSend sends the batch and times it.

@@ -33,7 +33,9 @@ const (
 	bridgeIP  = "10.42.0.1"
 	nodeExtIP = "192.168.77.1"
 	extIP     = "192.168.77.2"
-	podPort   = 8080 // TCP and UDP servers in every pod
+	// externalIP is a Service's external IP, routed to the node.
+	externalIP = "192.168.78.1"
+	podPort    = 8080 // TCP and UDP servers in every pod
 )
 
 func newTopology(t *testing.T, pods ...string) *topology {

@@ -40,9 +40,13 @@ func TestTraffic(t *testing.T) {
 	web := svcOf("default", "web", "10.43.0.50", tcp("http", 80))
 	web.Spec.Type = v1.ServiceTypeNodePort
 	web.Spec.Ports[0].NodePort = 30080
+	web.Spec.ExternalIPs = []string{externalIP}
 	s.SetService(web, slicesOf(sliceOf("default", "web", "web-1", httpPorts,
 		ready(a.ip), ready(b.ip), ready(c.ip, notReady))))
-	s.SetService(svcOf("default", "empty", "10.43.0.51", tcp("http", 80)), nil)
+	empty := svcOf("default", "empty", "10.43.0.51", tcp("http", 80))
+	empty.Spec.Type = v1.ServiceTypeNodePort
+	empty.Spec.Ports[0].NodePort = 30051
+	s.SetService(empty, nil)
 	sticky := svcOf("default", "sticky", "10.43.0.52", tcp("http", 80))
 	sticky.Spec.SessionAffinity = v1.ServiceAffinityClientIP
 	s.SetService(sticky, slicesOf(sliceOf("default", "sticky", "sticky-1", httpPorts, ready(a.ip), ready(b.ip), ready(c.ip))))
@@ -65,10 +69,15 @@ func TestTraffic(t *testing.T) {
 		}
 	})
 	t.Run("no endpoints is refused at once", func(t *testing.T) {
-		start := time.Now()
-		_, err := dial(client.ns, "tcp4", "10.43.0.51:80")
-		if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) > time.Second {
-			t.Errorf("dial = %v after %s, want connection refused within 1s", err, time.Since(start))
+		for _, from := range []struct {
+			ns   *testNS
+			addr string
+		}{{client.ns, "10.43.0.51:80"}, {tp.node, "10.43.0.51:80"}, {tp.ext, nodeExtIP + ":30051"}} {
+			start := time.Now()
+			_, err := dial(from.ns, "tcp4", from.addr)
+			if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) > time.Second {
+				t.Errorf("dial %s from %s = %v after %s, want connection refused within 1s", from.addr, from.ns.name, err, time.Since(start))
+			}
 		}
 	})
 	t.Run("client IP affinity pins", func(t *testing.T) {
@@ -95,6 +104,12 @@ func TestTraffic(t *testing.T) {
 			if err != nil || r.client != bridgeIP || (r.server != "a" && r.server != "b") {
 				t.Fatalf("dial = %+v, %v; want a or b seeing %s", r, err, bridgeIP)
 			}
+		}
+	})
+	t.Run("external IP from outside is masqueraded", func(t *testing.T) {
+		r, err := dial(tp.ext, "tcp4", externalIP+":80")
+		if err != nil || r.client != bridgeIP || (r.server != "a" && r.server != "b") {
+			t.Errorf("dial = %+v, %v; want a or b seeing %s", r, err, bridgeIP)
 		}
 	})
 	t.Run("node port on the bridge address from a pod is masqueraded", func(t *testing.T) {
