@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -85,6 +87,20 @@ func TestProxierRun(t *testing.T) {
 	}
 	if m := p.Metrics(); m.Syncs < 2 || m.FullSyncs != 1 || m.Failures != 0 || m.Last.Full {
 		t.Errorf("metrics = %+v, want a full sync then incremental ones", m)
+	}
+
+	// A burst of changes is applied in a few syncs, not one each.
+	before := p.Metrics().Syncs
+	for j := 7; j < 27; j++ {
+		eps := []discoveryv1.Endpoint{ready("10.42.0.5"), ready(fmt.Sprintf("10.42.0.%d", j))}
+		if _, err := client.DiscoveryV1().EndpointSlices("default").Update(ctx,
+			sliceOf("default", "web", "web-1", httpPorts, eps...), metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitTable(t, ns, func(tab nftTable) bool { return hasHairpin(tab, "10.42.0.26") && !hasHairpin(tab, "10.42.0.25") })
+	if n := p.Metrics().Syncs - before; n > 5 {
+		t.Errorf("20 quick changes took %d syncs, want them coalesced", n)
 	}
 
 	// A deleted Service's rules go.
