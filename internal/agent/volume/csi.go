@@ -35,18 +35,26 @@ type CSIDrivers interface {
 // published for the pod (NodePublishVolume on
 // <pod>/volumes/kubernetes.io~csi/<pv name>/mount). A vol_data.json record
 // beside the mount lets Teardown unpublish it, even after a restart.
+//
+// A volume already published for the pod (an agent restart finds its
+// record and its mount) is used as it is, without asking the driver, which
+// may not have registered again yet.
 func (o *op) setupCSI(pv *corev1.PersistentVolume, readOnly bool) (Volume, error) {
 	src := pv.Spec.CSI
-	d, err := o.m.csiDriver(src.Driver)
-	if err != nil {
-		return Volume{}, err
-	}
 	if src.VolumeHandle == "" {
 		return Volume{}, fmt.Errorf("volume %s: empty CSI volume handle", pv.Name)
 	}
 	rec := csiRecord{SpecVolID: pv.Name, VolumeHandle: src.VolumeHandle, DriverName: src.Driver,
 		NodeName: o.m.cfg.NodeName, LifecycleMode: "Persistent"}
 	dir := o.volumeDir(pluginCSI, pv.Name)
+	target := filepath.Join(dir, "mount")
+	if o.csiPublished(dir, rec) {
+		return Volume{HostPath: target, ReadOnly: readOnly}, nil
+	}
+	d, err := o.m.csiDriver(src.Driver)
+	if err != nil {
+		return Volume{}, err
+	}
 	unlock := o.m.csiLocks.lock(rec.key())
 	defer unlock()
 	if err := writeCSIRecord(dir, rec); err != nil {
@@ -65,7 +73,6 @@ func (o *op) setupCSI(pv *corev1.PersistentVolume, readOnly bool) (Volume, error
 	if err != nil {
 		return Volume{}, err
 	}
-	target := filepath.Join(dir, "mount")
 	_, err = d.Node().NodePublishVolume(ctx, &csipb.NodePublishVolumeRequest{
 		VolumeId: src.VolumeHandle, StagingTargetPath: staging, TargetPath: target,
 		VolumeCapability: capability, Readonly: readOnly, Secrets: secrets, VolumeContext: src.VolumeAttributes,
@@ -74,6 +81,17 @@ func (o *op) setupCSI(pv *corev1.PersistentVolume, readOnly bool) (Volume, error
 		return Volume{}, fmt.Errorf("kubernetes.io/csi: NodePublishVolume: %w", err)
 	}
 	return Volume{HostPath: target, ReadOnly: readOnly}, nil
+}
+
+// csiPublished reports whether the volume in dir is the one rec describes
+// and is mounted.
+func (o *op) csiPublished(dir string, rec csiRecord) bool {
+	cur, err := readCSIRecord(dir)
+	if err != nil || cur.key() != rec.key() {
+		return false
+	}
+	mounted, _, err := o.mountPointType(filepath.Join(dir, "mount"))
+	return err == nil && mounted
 }
 
 // csiDriver returns the registered driver called name.

@@ -294,6 +294,42 @@ func TestCSITeardownAfterRestart(t *testing.T) {
 	}
 }
 
+// TestCSISetupAfterRestartBeforeDriver: after a restart, a pod's volume
+// that is still published is used as it is, before its driver registers
+// again; teardown then goes through the driver.
+func TestCSISetupAfterRestartBeforeDriver(t *testing.T) {
+	e := newCSIEnv(t, csidriver.Config{})
+	e.claimFor(t, "data", csiVolume("pv1", "vol1", corev1.ReadWriteOnce))
+	pod := testPod("uid-s", claimVol("data", "data", false))
+	want := setup(t, e.m, pod)["data"]
+	seen := len(e.driver.Calls())
+	e.drivers.setOff(true)
+	m2 := New(Config{RootDir: e.root, Client: e.client, NodeName: testNode, CSIDrivers: e.drivers})
+	if got := setup(t, m2, pod)["data"]; got != want {
+		t.Errorf("volume after restart = %+v, want %+v", got, want)
+	}
+	if got := methods(e.calls(&seen)); len(got) != 0 {
+		t.Errorf("calls without the driver = %v", got)
+	}
+	e.drivers.setOff(false)
+	if err := m2.Teardown(pod.UID); err != nil {
+		t.Fatal(err)
+	}
+	if got := methods(e.calls(&seen)); !slices.Equal(got, []string{"NodeUnpublishVolume", "NodeUnstageVolume"}) {
+		t.Fatalf("calls = %v", got)
+	}
+}
+
+// TestCSIInlineUnsupported: inline CSI volumes are refused clearly.
+func TestCSIInlineUnsupported(t *testing.T) {
+	m, _, _ := newTestManager(t)
+	pod := testPod("uid-i", corev1.Volume{Name: "v", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{Driver: "x.csi"}}})
+	_, err := m.Setup(context.Background(), pod)
+	if mes := MountErrors(err); len(mes) != 1 || !strings.Contains(err.Error(), "inline CSI volumes are not supported yet") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 // TestCSITeardownWithoutDriver: with the driver gone, Teardown still
 // unmounts the pod's publication locally (removing the pod's directory
 // must never reach into the volume) and reports the failure; the staging

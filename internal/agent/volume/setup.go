@@ -133,6 +133,10 @@ func (o *op) setupVolume(v *corev1.Volume, ps *podState, contentOnly bool) (Volu
 	case src.PersistentVolumeClaim != nil:
 		vol, err := o.setupClaim(v, ps)
 		return vol, false, err
+	case src.CSI != nil:
+		// The kubelet serves these only for drivers whose CSIDriver object
+		// allows the Ephemeral lifecycle mode; skiff has no CSIDriver yet.
+		return Volume{}, false, fmt.Errorf("inline CSI volumes are not supported yet (driver %q)", src.CSI.Driver)
 	case src.Ephemeral != nil:
 		return Volume{}, false, errors.New("ephemeral volumes are not supported yet")
 	case src.Image != nil:
