@@ -170,7 +170,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	g.Go(func() error { return cleaner.Run(ctx) })
 	plugins, err := csi.NewWatcher(csi.WatcherConfig{Dir: a.csiRegistrationDir(), NodeName: a.cfg.NodeName},
-		csi.WatcherDeps{Client: a.client, Registry: a.csi, Log: a.log})
+		csi.WatcherDeps{Client: a.client, Registry: a.csi, Log: a.log, Registered: a.driverRegistered})
 	if err != nil {
 		return err
 	}
@@ -194,6 +194,14 @@ func (a *Agent) csiRegistrationDir() string {
 		return a.cfg.CSIRegistrationDir
 	}
 	return filepath.Join(a.cfg.DataDir, "plugins_registry")
+}
+
+// driverRegistered unstages the volumes a pod teardown left staged while
+// their driver was away.
+func (a *Agent) driverRegistered(string) {
+	if err := a.volumes.UnstageUnused(); err != nil {
+		a.log.Warn("unstage unused CSI volumes", "err", err)
+	}
 }
 
 func (a *Agent) cniConfDir() string {

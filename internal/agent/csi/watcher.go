@@ -35,6 +35,10 @@ type WatcherDeps struct {
 	Client kubernetes.Interface
 	// Registry receives the registered drivers.
 	Registry *Registry
+	// Registered, if set, is called (in the watcher's goroutine) after
+	// each registration, e.g. to finish volume work that waited for the
+	// driver.
+	Registered func(driver string)
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
 }
@@ -45,6 +49,7 @@ type Watcher struct {
 	cfg      WatcherConfig
 	registry *Registry
 	node     nodeInfo
+	onReg    func(string)
 	log      *slog.Logger
 	// plugins is the state of each socket seen; only Start's goroutine
 	// touches it.
@@ -85,7 +90,7 @@ func NewWatcher(cfg WatcherConfig, deps WatcherDeps) (*Watcher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Watcher{cfg: cfg, registry: deps.Registry, node: nodeInfo{client: deps.Client, nodeName: cfg.NodeName},
-		log: log.With("component", "csi-plugin-watcher"), plugins: map[string]*plugin{}}, nil
+		onReg: deps.Registered, log: log.With("component", "csi-plugin-watcher"), plugins: map[string]*plugin{}}, nil
 }
 
 // Start scans the registration directory until ctx ends. The drivers it
@@ -188,6 +193,9 @@ func (w *Watcher) tryRegister(ctx context.Context, path string, p *plugin) {
 	p.driver, p.failures = d, 0
 	w.log.Info("registered CSI driver", "driver", d.Name, "endpoint", d.Endpoint, "version", d.Version,
 		"nodeID", d.NodeID, "stageUnstage", d.StageUnstage())
+	if w.onReg != nil {
+		w.onReg(d.Name)
+	}
 }
 
 // deregister drops the plugin's driver, unless another socket took the

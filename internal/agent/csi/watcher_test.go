@@ -56,11 +56,14 @@ func startDriver(t *testing.T, cfg csidriver.Config, failures ...string) (*csidr
 }
 
 // startWatcher runs a watcher over dir until the test ends.
-func startWatcher(t *testing.T, dir string, client *fake.Clientset) *Registry {
+func startWatcher(t *testing.T, dir string, client *fake.Clientset, registered ...func(string)) *Registry {
 	t.Helper()
 	reg := NewRegistry()
-	w, err := NewWatcher(WatcherConfig{Dir: dir, NodeName: testNode, Interval: 20 * time.Millisecond},
-		WatcherDeps{Client: client, Registry: reg})
+	deps := WatcherDeps{Client: client, Registry: reg}
+	if len(registered) > 0 {
+		deps.Registered = registered[0]
+	}
+	w, err := NewWatcher(WatcherConfig{Dir: dir, NodeName: testNode, Interval: 20 * time.Millisecond}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +119,13 @@ func TestWatcherRegistersAndUnregisters(t *testing.T) {
 	dir := runtimetest.ShortTempDir(t)
 	regDir := filepath.Join(dir, "plugins_registry")
 	client := nodeClient(map[string]string{NodeIDAnnotation: `{"other.csi":"x"}`})
-	reg := startWatcher(t, regDir, client)
+	var mu sync.Mutex
+	var told []string
+	reg := startWatcher(t, regDir, client, func(name string) {
+		mu.Lock()
+		told = append(told, name)
+		mu.Unlock()
+	})
 
 	d, stop := startDriver(t, csidriver.Config{NodeID: "nid-1", Root: filepath.Join(dir, "root"),
 		Endpoint: "unix://" + filepath.Join(dir, "csi.sock"), RegistrationDir: regDir})
@@ -137,6 +146,11 @@ func TestWatcherRegistersAndUnregisters(t *testing.T) {
 	if m := d.Methods(); !slices.Equal(m, want) {
 		t.Errorf("calls = %v, want %v", m, want)
 	}
+	waitFor(t, "the Registered callback", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Equal(told, []string{csidriver.DefaultName})
+	})
 
 	// The driver goes away: its sockets disappear, it is unregistered and
 	// only the other driver stays on the node.
