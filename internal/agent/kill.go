@@ -158,9 +158,12 @@ func (a *Agent) cleanupPod(ctx context.Context, uid types.UID, rp *runtimePod) {
 		}
 	}
 	if err := a.volumes.Teardown(uid); err != nil {
+		// A volume may still be mounted under the pod's directory:
+		// removing the directory would delete its data. Leave it.
 		a.log.Warn("tear down volumes", "pod", uid, "err", err)
+	} else {
+		_ = os.RemoveAll(filepath.Join(a.cfg.DataDir, "pods", string(uid)))
 	}
-	_ = os.RemoveAll(filepath.Join(a.cfg.DataDir, "pods", string(uid)))
 	if rp.Name != "" {
 		_ = os.RemoveAll(filepath.Join(a.cfg.DataDir, "logs", rp.Namespace+"_"+rp.Name+"_"+string(uid)))
 	}
