@@ -8,25 +8,20 @@ package endpoint
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/skiff/skiff/internal/controller/endpointutil"
+	"github.com/skiff/skiff/internal/controller/worker"
 )
 
 const (
@@ -89,28 +84,10 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 
 // Start waits for the caches to sync, then runs workers until ctx ends.
 func (c *Controller) Start(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer b.Shutdown()
-	c.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil
-	}
-	c.enqueueLeftovers()
-	workers = max(workers, 1)
-	c.log.Info("started", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, c.worker, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	rec, stop := worker.Recorder(ctx, c.client, component)
+	defer stop()
+	c.recorder = rec
+	worker.Run(ctx, worker.Config{Queue: c.queue, Workers: workers, Synced: c.synced, Log: c.log, Sync: func(ctx context.Context, key string) (time.Duration, error) { return 0, c.sync(ctx, key) }, Started: c.enqueueLeftovers})
 	return nil
 }
 
@@ -129,31 +106,4 @@ func (c *Controller) enqueueLeftovers() {
 			c.queue.Add(endpointutil.Key(ep.Namespace, ep.Name))
 		}
 	}
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	start := c.now()
-	err := c.sync(ctx, key)
-	c.log.Debug("synced", "key", key, "duration", c.now().Sub(start))
-	switch {
-	case errors.Is(err, errStale):
-		c.log.Debug("sync deferred", "key", key, "err", err)
-		c.queue.AddRateLimited(key)
-	case err != nil:
-		c.log.Warn("sync failed", "key", key, "err", err)
-		c.queue.AddRateLimited(key)
-	default:
-		c.queue.Forget(key)
-	}
-	return true
 }

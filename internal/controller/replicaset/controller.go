@@ -11,22 +11,18 @@ package replicaset
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/skiff/skiff/internal/controller/expectations"
+	"github.com/skiff/skiff/internal/controller/worker"
 )
 
 // Controller is the ReplicaSet controller, or the ReplicationController
@@ -84,54 +80,11 @@ func newController(client kubernetes.Interface, factory informers.SharedInformer
 
 // Start waits for the caches to sync, then runs workers until ctx ends.
 func (c *Controller) Start(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer b.Shutdown()
-	c.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: c.component})
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil
-	}
-	workers = max(workers, 1)
-	c.log.Info("started", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, c.worker, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	rec, stop := worker.Recorder(ctx, c.client, c.component)
+	defer stop()
+	c.recorder = rec
+	worker.Run(ctx, worker.Config{Queue: c.queue, Workers: workers, Synced: c.synced, Log: c.log, Sync: c.sync})
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	start := c.now()
-	after, err := c.sync(ctx, key)
-	c.log.Debug("synced", "key", key, "duration", c.now().Sub(start))
-	if err != nil {
-		c.log.Warn("sync failed", "key", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	if after > 0 {
-		c.queue.AddAfter(key, after)
-	}
-	return true
 }
 
 // keyOf is the queue and expectations key of an object: namespace/name.

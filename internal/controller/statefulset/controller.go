@@ -15,16 +15,12 @@ package statefulset
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -32,6 +28,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/skiff/skiff/internal/controller/expectations"
+	"github.com/skiff/skiff/internal/controller/worker"
 )
 
 // component is the source of the controller's events.
@@ -97,54 +94,11 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, l
 
 // Start waits for the caches to sync, then runs workers until ctx ends.
 func (c *Controller) Start(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer b.Shutdown()
-	c.recorder = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: component})
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return nil
-	}
-	workers = max(workers, 1)
-	c.log.Info("started", "workers", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, c.worker, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	rec, stop := worker.Recorder(ctx, c.client, component)
+	defer stop()
+	c.recorder = rec
+	worker.Run(ctx, worker.Config{Queue: c.queue, Workers: workers, Synced: c.synced, Log: c.log, Sync: c.sync})
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	start := c.now()
-	after, err := c.sync(ctx, key)
-	c.log.Debug("synced", "key", key, "duration", c.now().Sub(start))
-	if err != nil {
-		c.log.Warn("sync failed", "key", key, "err", err)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	if after > 0 {
-		c.queue.AddAfter(key, after)
-	}
-	return true
 }
 
 // keyOf is the queue and expectations key of a StatefulSet: namespace/name.
