@@ -120,6 +120,12 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
+		// The cache may lag a CIDR given a moment ago (a second event
+		// for the same new node): then the node has one and all is well.
+		if cur, gerr := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); gerr == nil && cur.Spec.PodCIDR != "" {
+			c.alloc.occupy(cur.Spec.PodCIDR)
+			return nil
+		}
 		return fmt.Errorf("patch node: %w", err)
 	}
 	c.log.Info("allocated pod CIDR", "node", name, "podCIDR", cidr)
