@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -25,6 +24,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/skiff/skiff/internal/controller/apiresources"
+	"github.com/skiff/skiff/internal/controller/worker"
 )
 
 // finalizerName is the namespace spec finalizer this controller owns.
@@ -69,39 +69,16 @@ func (c *Controller) enqueue(obj interface{}) {
 
 // Start runs workers until ctx ends.
 func (c *Controller) Start(ctx context.Context, workers int) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return nil
-	}
-	for i := 0; i < workers; i++ {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
+	worker.Run(ctx, worker.Config{Queue: c.queue, Workers: workers, Synced: []cache.InformerSynced{c.synced}, Log: c.log,
+		Sync: func(ctx context.Context, name string) (time.Duration, error) {
+			// Content still going (graceful deletions, finalizers): look
+			// again in a moment.
+			if remaining, err := c.sync(ctx, name); err != nil || !remaining {
+				return 0, err
+			}
+			return 2 * time.Second, nil
+		}})
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	remaining, err := c.sync(ctx, name)
-	switch {
-	case err != nil:
-		c.log.Warn("namespace deletion failed, will retry", "namespace", name, "err", err)
-		c.queue.AddRateLimited(name)
-	case remaining:
-		c.queue.AddAfter(name, 2*time.Second)
-	default:
-		c.queue.Forget(name)
-	}
-	return true
 }
 
 // sync deletes the namespace's content. remaining says some is still

@@ -17,11 +17,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff/skiff/internal/controller/worker"
 )
 
 // ErrFull means every pod CIDR of the cluster CIDR is taken.
@@ -66,37 +67,17 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 
 // Start allocates until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return nil
-	}
-	// Take the CIDRs nodes already have before handing out new ones.
-	for _, obj := range c.lister.List() {
-		if n := obj.(*corev1.Node); n.Spec.PodCIDR != "" {
-			c.alloc.occupy(n.Spec.PodCIDR)
-		}
-	}
-	go wait.UntilWithContext(ctx, func(ctx context.Context) {
-		for c.next(ctx) {
-		}
-	}, time.Second)
-	<-ctx.Done()
+	worker.Run(ctx, worker.Config{Queue: c.queue, Workers: 1, Synced: []cache.InformerSynced{c.synced}, Log: c.log,
+		// Take the CIDRs nodes already have before handing out new ones.
+		Started: func() {
+			for _, obj := range c.lister.List() {
+				if n := obj.(*corev1.Node); n.Spec.PodCIDR != "" {
+					c.alloc.occupy(n.Spec.PodCIDR)
+				}
+			}
+		},
+		Sync: func(ctx context.Context, name string) (time.Duration, error) { return 0, c.sync(ctx, name) }})
 	return nil
-}
-
-func (c *Controller) next(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	if err := c.sync(ctx, name); err != nil {
-		c.log.Warn("allocate pod CIDR", "node", name, "err", err)
-		c.queue.AddRateLimited(name)
-		return true
-	}
-	c.queue.Forget(name)
-	return true
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {
