@@ -69,6 +69,10 @@ type server struct {
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 	done chan struct{}
+	// started says the first start succeeded (restarts keep the port);
+	// portRetries counts first starts that lost their port.
+	started     bool
+	portRetries int
 }
 
 // startServer starts skiff server on a fresh data directory, without a
@@ -105,7 +109,33 @@ func (s *server) start() {
 	}
 	s.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	// freePort's port can be taken before the server binds it (another
+	// process's ephemeral port): on a first start, take another one.
+	if !s.started && s.exitedWith("address already in use", 10*time.Second) && s.portRetries < 3 {
+		s.portRetries++
+		s.port = freePort(s.t)
+		s.start()
+		return
+	}
+	s.started = true
 	s.waitReady(60 * time.Second)
+}
+
+// exitedWith says whether the server exits within d with want in its log.
+func (s *server) exitedWith(want string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return strings.Contains(s.log.String(), want)
+		default:
+		}
+		if cfg, err := s.restConfig(); err == nil && readyz(cfg.Host) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 // waitReady waits for the kubeconfig and /readyz.
