@@ -374,3 +374,38 @@ func (a *serviceAllocator) pickPort(ctx context.Context, mine map[int32]bool) (i
 	}
 	return 0, apierrors.NewInternalError(errors.New("failed to allocate a nodePort: range is full"))
 }
+
+// RepairServiceAllocations takes the allocation keys of stored services
+// that lack them (services written before allocations were kept, or
+// restored from a backup), so no new service can be given their cluster
+// IP or node ports. It runs before the server serves; a service deleted
+// meanwhile through another server may leave its keys held.
+func (s *Server) RepairServiceAllocations(ctx context.Context) error {
+	h := s.handlers[gvrKey("", "v1", "services")]
+	if h == nil || h.alloc == nil {
+		return nil
+	}
+	res, err := s.cfg.Store.List(ctx, h.prefix(""), store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("apiserver: repair service allocations: %w", err)
+	}
+	for _, kv := range res.KVs {
+		obj, err := h.decodeServed(kv)
+		if err != nil {
+			return err
+		}
+		svc := obj.(*corev1.Service)
+		claims := h.alloc.release(svc) // the keys it holds, without values
+		for _, c := range claims {
+			c.Value = owner(svc)
+			took, err := s.cfg.Store.TakeIfFree(ctx, c)
+			if err != nil {
+				return fmt.Errorf("apiserver: repair %s: %w", c.Key, err)
+			}
+			if took {
+				s.log.Info("took a service allocation it lacked", "service", svc.Namespace+"/"+svc.Name, "key", c.Key)
+			}
+		}
+	}
+	return nil
+}

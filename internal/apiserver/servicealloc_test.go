@@ -3,6 +3,8 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -12,6 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/skiff/skiff/internal/registry/catalog"
+	"github.com/skiff/skiff/internal/store/storetest"
 )
 
 func newAllocServer(t *testing.T, cidr string, ports PortRange) kubernetes.Interface {
@@ -191,5 +196,38 @@ func TestServiceNodePortAllocation(t *testing.T) {
 	}
 	if _, err := svcs.Create(ctx, svc("f", corev1.ServiceTypeNodePort, "", a.Spec.Ports[0].NodePort), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("port released by the type change not reusable: %v", err)
+	}
+}
+
+// TestRepairServiceAllocations: a stored service whose keys are missing
+// (written before allocations were kept) gets them back, so its IP is
+// not handed out again.
+func TestRepairServiceAllocations(t *testing.T) {
+	st, _ := storetest.New(t, nil)
+	_, cidr, _ := net.ParseCIDR("10.96.0.0/24")
+	s, err := New(Config{Store: st, Resources: catalog.Resources(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ServiceCIDR: cidr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	old := svc("old", corev1.ServiceTypeNodePort, "10.96.0.20", 30007)
+	old.Namespace = "default"
+	if err := s.EnsureObjects(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, old); err != nil {
+		t.Fatal(err)
+	}
+	// Lose the keys, as data from before allocations were kept has none.
+	for _, key := range []string{ipKey("10.96.0.20"), portKey(30007)} {
+		if _, _, err := st.Delete(ctx, key, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RepairServiceAllocations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{ipKey("10.96.0.20"), portKey(30007)} {
+		if taken, err := st.Taken(ctx, key); err != nil || !taken {
+			t.Errorf("%s not taken after the repair: %v", key, err)
+		}
 	}
 }

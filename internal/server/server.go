@@ -153,6 +153,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := bootstrap(ctx, api); err != nil {
 		return err
 	}
+	if err := api.RepairServiceAllocations(ctx); err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)

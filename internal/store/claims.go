@@ -155,3 +155,14 @@ func (s *Store) Taken(ctx context.Context, key string) (bool, error) {
 	}
 	return resp.Count > 0, nil
 }
+
+// TakeIfFree writes a claim key on its own if nobody holds it, and says
+// whether it did.
+func (s *Store) TakeIfFree(ctx context.Context, c Claim) (bool, error) {
+	resp, err := s.client.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(c.Key), "=", 0)).
+		Then(clientv3.OpPut(c.Key, string(c.Value))).Commit()
+	if err != nil {
+		return false, mapErr(err)
+	}
+	return resp.Succeeded, nil
+}

@@ -2,7 +2,6 @@ package daemonset
 
 import (
 	"maps"
-	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -10,14 +9,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
-)
 
-func untomb(obj any) any {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		return tomb.Obj
-	}
-	return obj
-}
+	"github.com/skiff/skiff/internal/controller/podowner"
+)
 
 func (c *Controller) onAdd(obj any) {
 	if ds, ok := obj.(*appsv1.DaemonSet); ok {
@@ -38,7 +32,7 @@ func (c *Controller) onUpdate(old, cur any) {
 }
 
 func (c *Controller) onDelete(obj any) {
-	ds, ok := untomb(obj).(*appsv1.DaemonSet)
+	ds, ok := podowner.Untomb(obj).(*appsv1.DaemonSet)
 	if !ok {
 		return
 	}
@@ -49,85 +43,11 @@ func (c *Controller) onDelete(obj any) {
 
 // onRevision wakes the DaemonSet controlling a ControllerRevision.
 func (c *Controller) onRevision(obj any) {
-	r, ok := untomb(obj).(*appsv1.ControllerRevision)
+	r, ok := podowner.Untomb(obj).(*appsv1.ControllerRevision)
 	if !ok {
 		return
 	}
 	if ds := c.resolve(r.Namespace, metav1.GetControllerOfNoCopy(r)); ds != nil {
-		c.queue.Add(keyOf(ds))
-	}
-}
-
-// onPodAdd wakes the pod's DaemonSet, counting the pod as one of the
-// creates it waits for, or, for an orphan, every DaemonSet that might
-// adopt it.
-func (c *Controller) onPodAdd(obj any) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if p.DeletionTimestamp != nil {
-		c.onPodDelete(p)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if ds := c.resolve(p.Namespace, ref); ds != nil {
-			c.exp.CreationsObserved(keyOf(ds), 1)
-			c.queue.Add(keyOf(ds))
-		}
-		return
-	}
-	for _, ds := range c.selecting(p) {
-		c.queue.Add(keyOf(ds))
-	}
-}
-
-// onPodUpdate wakes the pod's DaemonSet, and its former one if that
-// changed; for an orphan whose labels or owner changed, every DaemonSet
-// that might adopt it. A pod being deleted counts as deleted at once.
-func (c *Controller) onPodUpdate(old, cur any) {
-	o, ok := old.(*corev1.Pod)
-	p, ok2 := cur.(*corev1.Pod)
-	if !ok || !ok2 || (p.ResourceVersion != "" && p.ResourceVersion == o.ResourceVersion) {
-		return
-	}
-	labelsChanged := !maps.Equal(o.Labels, p.Labels)
-	if p.DeletionTimestamp != nil {
-		c.onPodDelete(p)
-		if labelsChanged {
-			c.onPodDelete(o)
-		}
-		return
-	}
-	ref, oldRef := metav1.GetControllerOfNoCopy(p), metav1.GetControllerOfNoCopy(o)
-	refChanged := !reflect.DeepEqual(ref, oldRef)
-	if refChanged && oldRef != nil {
-		if ds := c.resolve(o.Namespace, oldRef); ds != nil {
-			c.queue.Add(keyOf(ds))
-		}
-	}
-	if ref != nil {
-		if ds := c.resolve(p.Namespace, ref); ds != nil {
-			c.queue.Add(keyOf(ds))
-		}
-		return
-	}
-	if labelsChanged || refChanged {
-		for _, ds := range c.selecting(p) {
-			c.queue.Add(keyOf(ds))
-		}
-	}
-}
-
-// onPodDelete wakes the pod's DaemonSet and counts the deletion it may
-// wait for.
-func (c *Controller) onPodDelete(obj any) {
-	p, ok := untomb(obj).(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if ds := c.resolve(p.Namespace, metav1.GetControllerOfNoCopy(p)); ds != nil {
-		c.exp.DeletionObserved(keyOf(ds), podKey(p))
 		c.queue.Add(keyOf(ds))
 	}
 }
@@ -163,7 +83,7 @@ func (c *Controller) onNodeUpdate(old, cur any) {
 // onNodeDelete wakes every DaemonSet: its pod there is gone or orphaned,
 // and its status changes.
 func (c *Controller) onNodeDelete(obj any) {
-	if _, ok := untomb(obj).(*corev1.Node); !ok {
+	if _, ok := podowner.Untomb(obj).(*corev1.Node); !ok {
 		return
 	}
 	for _, ds := range c.allDaemonSets() {
@@ -213,3 +133,18 @@ func (c *Controller) selecting(p *corev1.Pod) []*appsv1.DaemonSet {
 	}
 	return out
 }
+
+// podEvents routes pod events to their owner (internal/controller/podowner).
+func (c *Controller) podEvents() *podowner.Events[*appsv1.DaemonSet] {
+	return &podowner.Events[*appsv1.DaemonSet]{
+		Resolve: func(ns string, ref *metav1.OwnerReference) (*appsv1.DaemonSet, bool) {
+			o := c.resolve(ns, ref)
+			return o, o != nil
+		},
+		Selecting: c.selecting, Key: keyOf, Queue: c.queue, Exp: c.exp,
+	}
+}
+
+func (c *Controller) onPodAdd(obj any)         { c.podEvents().OnAdd(obj) }
+func (c *Controller) onPodUpdate(old, cur any) { c.podEvents().OnUpdate(old, cur) }
+func (c *Controller) onPodDelete(obj any)      { c.podEvents().OnDelete(obj) }

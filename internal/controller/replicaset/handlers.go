@@ -1,13 +1,12 @@
 package replicaset
 
 import (
-	"maps"
-	"reflect"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff/skiff/internal/controller/podowner"
 )
 
 func (c *Controller) onAdd(obj any) {
@@ -43,92 +42,6 @@ func (c *Controller) onDelete(obj any) {
 	c.queue.Add(key)
 }
 
-// onPodAdd wakes the pod's controller, counting the pod as one of the
-// creates it waits for, or, for an orphan, every ReplicaSet that might
-// adopt it.
-func (c *Controller) onPodAdd(obj any) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	if p.DeletionTimestamp != nil {
-		// Seen for the first time already going (after a restart):
-		// not a create anyone waits for.
-		c.onPodDelete(p)
-		return
-	}
-	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
-		if r := c.resolve(p.Namespace, ref); r != nil {
-			key := keyOf(r.meta)
-			c.exp.CreationsObserved(key, 1)
-			c.queue.Add(key)
-		}
-		return
-	}
-	for _, r := range c.selecting(p) {
-		c.queue.Add(keyOf(r.meta))
-	}
-}
-
-// onPodUpdate wakes the pod's controller, and its former controller if
-// that changed; for an orphan whose labels or owner changed, every
-// ReplicaSet that might adopt it. A pod given a deletion timestamp counts
-// as deleted at once, so a replacement is made during its grace period.
-func (c *Controller) onPodUpdate(old, cur any) {
-	o, ok := old.(*corev1.Pod)
-	p, ok2 := cur.(*corev1.Pod)
-	if !ok || !ok2 || (p.ResourceVersion != "" && p.ResourceVersion == o.ResourceVersion) {
-		return // a resync: nothing changed
-	}
-	labelsChanged := !maps.Equal(o.Labels, p.Labels)
-	if p.DeletionTimestamp != nil {
-		c.onPodDelete(p)
-		if labelsChanged {
-			c.onPodDelete(o)
-		}
-		return
-	}
-	ref, oldRef := metav1.GetControllerOfNoCopy(p), metav1.GetControllerOfNoCopy(o)
-	refChanged := !reflect.DeepEqual(ref, oldRef)
-	if refChanged && oldRef != nil {
-		if r := c.resolve(o.Namespace, oldRef); r != nil {
-			c.queue.Add(keyOf(r.meta))
-		}
-	}
-	if ref != nil {
-		if r := c.resolve(p.Namespace, ref); r != nil {
-			c.queue.Add(keyOf(r.meta))
-		}
-		return
-	}
-	if labelsChanged || refChanged {
-		for _, r := range c.selecting(p) {
-			c.queue.Add(keyOf(r.meta))
-		}
-	}
-}
-
-// onPodDelete wakes the pod's controller and counts the deletion it may
-// wait for. Orphans concern nobody.
-func (c *Controller) onPodDelete(obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	ref := metav1.GetControllerOfNoCopy(p)
-	if ref == nil {
-		return
-	}
-	if r := c.resolve(p.Namespace, ref); r != nil {
-		key := keyOf(r.meta)
-		c.exp.DeletionObserved(key, podKey(p))
-		c.queue.Add(key)
-	}
-}
-
 // resolve returns the object of this controller's kind that ref points to,
 // or nil if there is none in the cache with that UID.
 func (c *Controller) resolve(namespace string, ref *metav1.OwnerReference) *replicated {
@@ -160,3 +73,18 @@ func (c *Controller) selecting(p *corev1.Pod) []*replicated {
 	}
 	return out
 }
+
+// podEvents routes pod events to their owner (internal/controller/podowner).
+func (c *Controller) podEvents() *podowner.Events[*replicated] {
+	return &podowner.Events[*replicated]{
+		Resolve: func(ns string, ref *metav1.OwnerReference) (*replicated, bool) {
+			o := c.resolve(ns, ref)
+			return o, o != nil
+		},
+		Selecting: c.selecting, Key: func(r *replicated) string { return keyOf(r.meta) }, Queue: c.queue, Exp: c.exp,
+	}
+}
+
+func (c *Controller) onPodAdd(obj any)         { c.podEvents().OnAdd(obj) }
+func (c *Controller) onPodUpdate(old, cur any) { c.podEvents().OnUpdate(old, cur) }
+func (c *Controller) onPodDelete(obj any)      { c.podEvents().OnDelete(obj) }
