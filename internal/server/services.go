@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"syscall"
 	"time"
@@ -223,6 +224,17 @@ func runClusterServices(ctx context.Context, cfg *rest.Config, sc Config, apiPor
 func startDNS(client kubernetes.Interface, addr net.IP, sc Config) (*dns.Server, error) {
 	cfg := dns.Config{Client: client, Domain: sc.Agent.ClusterDomain, Upstreams: sc.DNSUpstreams, Log: sc.Log,
 		Addr: net.JoinHostPort(addr.String(), strconv.Itoa(sc.DNSPort))}
+	// It listens on a node address: forward other names only for the
+	// cluster (pods, services, nodes), not for the network around it.
+	for _, n := range []*net.IPNet{sc.ClusterCIDR, sc.ServiceCIDR} {
+		if n == nil {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(n.IP); ok {
+			ones, _ := n.Mask.Size()
+			cfg.RecursionFrom = append(cfg.RecursionFrom, netip.PrefixFrom(ip.Unmap(), ones))
+		}
+	}
 	srv, err := dns.New(cfg)
 	if err != nil && sc.DNSPort != 0 && errors.Is(err, syscall.EADDRINUSE) {
 		sc.Log.Info("cluster DNS port taken, using a free one", "port", sc.DNSPort)

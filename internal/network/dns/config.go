@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -41,6 +42,11 @@ type Config struct {
 	TTL uint32
 	// ForwardTimeout bounds one attempt at one upstream (default 2s).
 	ForwardTimeout time.Duration
+	// RecursionFrom, when set, limits forwarding of names outside the
+	// cluster domain to clients in these prefixes, on loopback or at a
+	// node's address; others get REFUSED for them (cluster names are
+	// answered for anyone). Empty forwards for everyone.
+	RecursionFrom []netip.Prefix
 	// Log receives the server's logs (default: discarded).
 	Log *slog.Logger
 }

@@ -16,7 +16,7 @@ const maxUDPSize = 4096
 // cluster addresses from the index, everything else through the
 // upstreams.
 func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := s.handle(r)
+	m := s.handle(r, w.RemoteAddr())
 	if m == nil {
 		return
 	}
@@ -24,7 +24,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	_ = w.WriteMsg(m) // the client is gone; nothing to do
 }
 
-func (s *Server) handle(r *dns.Msg) *dns.Msg {
+func (s *Server) handle(r *dns.Msg, client net.Addr) *dns.Msg {
 	switch {
 	case len(r.Question) != 1:
 		return s.fail(r, dns.RcodeFormatError)
@@ -51,6 +51,9 @@ func (s *Server) handle(r *dns.Msg) *dns.Msg {
 		if m := s.answerPTR(r, q, name); m != nil {
 			return m
 		}
+	}
+	if !s.recursion.allowed(client) {
+		return s.fail(r, dns.RcodeRefused)
 	}
 	return s.forward(r)
 }

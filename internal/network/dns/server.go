@@ -41,6 +41,8 @@ type Server struct {
 	ttl    uint32
 	ix     *index
 	fwd    *forwarder
+	// recursion says who may have other names forwarded.
+	recursion *clients
 
 	udp  net.PacketConn
 	tcp  net.Listener
@@ -85,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 		synced:   make(chan struct{}),
 		syncWait: syncWait,
 	}
+	if len(cfg.RecursionFrom) > 0 {
+		s.recursion = newClients(cfg.RecursionFrom)
+	}
 	s.life, s.stop = context.WithCancel(context.Background())
 	s.fwd = newForwarder(withoutSelf(ups, s.addr), cfg.ForwardTimeout)
 	return s, nil
@@ -121,6 +126,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.stop()
 	w := newWatcher(s.ix, s.zone)
 	factory, regs, err := w.informers(s.cfg.Client)
+	if err == nil && s.recursion != nil {
+		var reg cache.ResourceEventHandlerRegistration
+		if reg, err = s.recursion.watchNodes(factory); err == nil {
+			regs = append(regs, reg)
+		}
+	}
 	if err != nil {
 		_ = closeBoth(s.udp, s.tcp)
 		return fmt.Errorf("dns: informers: %w", err)
