@@ -17,8 +17,9 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiff/skiff/internal/controller/controllertest"
 )
 
 const ns = "default"
@@ -84,28 +85,12 @@ func (f *fixture) refresh() {
 	f.check(err)
 	eps, err := f.client.CoreV1().Endpoints("").List(ctx, metav1.ListOptions{})
 	f.check(err)
-	f.replace(f.factory.Core().V1().Services().Informer(), listOf(svcs.Items))
-	f.replace(f.factory.Core().V1().Pods().Informer(), listOf(pods.Items))
-	f.replace(f.factory.Core().V1().Endpoints().Informer(), listOf(eps.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().Services().Informer(), controllertest.ListOf(svcs.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().Pods().Informer(), controllertest.ListOf(pods.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().Endpoints().Informer(), controllertest.ListOf(eps.Items))
 	for i := range svcs.Items {
 		f.c.selectors.Set(&svcs.Items[i])
 	}
-}
-
-func listOf[T any, P interface {
-	*T
-	runtime.Object
-}](items []T) []any {
-	out := make([]any, len(items))
-	for i := range items {
-		out[i] = P(&items[i])
-	}
-	return out
-}
-
-func (f *fixture) replace(inf cache.SharedIndexInformer, objs []any) {
-	f.t.Helper()
-	f.check(inf.GetIndexer().Replace(objs, ""))
 }
 
 func (f *fixture) check(err error) {

@@ -18,10 +18,10 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 
+	"github.com/skiff/skiff/internal/controller/controllertest"
 	"github.com/skiff/skiff/internal/controller/expectations"
 )
 
@@ -136,26 +136,10 @@ func (f *fixture) refresh() {
 	f.check(err)
 	revs, err := f.client.AppsV1().ControllerRevisions("").List(ctx, metav1.ListOptions{})
 	f.check(err)
-	f.replace(f.factory.Core().V1().Pods().Informer(), listOf(pods.Items))
-	f.replace(f.factory.Core().V1().PersistentVolumeClaims().Informer(), listOf(claims.Items))
-	f.replace(f.factory.Apps().V1().StatefulSets().Informer(), listOf(sets.Items))
-	f.replace(f.factory.Apps().V1().ControllerRevisions().Informer(), listOf(revs.Items))
-}
-
-func listOf[T any, P interface {
-	*T
-	runtime.Object
-}](items []T) []any {
-	out := make([]any, len(items))
-	for i := range items {
-		out[i] = P(&items[i])
-	}
-	return out
-}
-
-func (f *fixture) replace(inf cache.SharedIndexInformer, objs []any) {
-	f.t.Helper()
-	f.check(inf.GetIndexer().Replace(objs, ""))
+	controllertest.Replace(f.t, f.factory.Core().V1().Pods().Informer(), controllertest.ListOf(pods.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().PersistentVolumeClaims().Informer(), controllertest.ListOf(claims.Items))
+	controllertest.Replace(f.t, f.factory.Apps().V1().StatefulSets().Informer(), controllertest.ListOf(sets.Items))
+	controllertest.Replace(f.t, f.factory.Apps().V1().ControllerRevisions().Informer(), controllertest.ListOf(revs.Items))
 }
 
 func (f *fixture) check(err error) {

@@ -21,8 +21,9 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiff/skiff/internal/controller/controllertest"
 )
 
 const ns = "default"
@@ -110,27 +111,11 @@ func (f *fixture) refresh() {
 	f.check(err)
 	classes, err := f.client.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
 	f.check(err)
-	f.replace(f.factory.Core().V1().PersistentVolumeClaims().Informer(), listOf(claims.Items))
-	f.replace(f.factory.Core().V1().PersistentVolumes().Informer(), listOf(pvs.Items))
-	f.replace(f.factory.Core().V1().Pods().Informer(), listOf(pods.Items))
-	f.replace(f.factory.Core().V1().Nodes().Informer(), listOf(nodes.Items))
-	f.replace(f.factory.Storage().V1().StorageClasses().Informer(), listOf(classes.Items))
-}
-
-func listOf[T any, P interface {
-	*T
-	runtime.Object
-}](items []T) []any {
-	out := make([]any, len(items))
-	for i := range items {
-		out[i] = P(&items[i])
-	}
-	return out
-}
-
-func (f *fixture) replace(inf cache.SharedIndexInformer, objs []any) {
-	f.t.Helper()
-	f.check(inf.GetIndexer().Replace(objs, ""))
+	controllertest.Replace(f.t, f.factory.Core().V1().PersistentVolumeClaims().Informer(), controllertest.ListOf(claims.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().PersistentVolumes().Informer(), controllertest.ListOf(pvs.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().Pods().Informer(), controllertest.ListOf(pods.Items))
+	controllertest.Replace(f.t, f.factory.Core().V1().Nodes().Informer(), controllertest.ListOf(nodes.Items))
+	controllertest.Replace(f.t, f.factory.Storage().V1().StorageClasses().Informer(), controllertest.ListOf(classes.Items))
 }
 
 func (f *fixture) check(err error) {
