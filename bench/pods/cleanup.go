@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,11 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	criv1 "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"github.com/skiff/skiff/bench/internal/benchutil"
 	"github.com/skiff/skiff/internal/runtime"
 	"github.com/skiff/skiff/internal/runtime/runtimetest"
+	"github.com/skiff/skiff/test/cluster"
 )
 
 // accounted is the CPU time (ns) of the cleaned-up nodes' cgroups: the
@@ -49,11 +47,11 @@ func (n *node) cleanup() error {
 	if err := runtimetest.Purge(n.dir); err != nil {
 		errs = append(errs, err)
 	}
-	removeNetns(netns)
-	removeCNIRules(ids)
+	cluster.RemoveNetns(netns)
+	cluster.RemoveCNIRules(ids)
 	removeNewChains(n.natBefore)
 	accounted.Add(int64(n.cgroupCPU()))
-	removeCgroup(n.cgroup)
+	cluster.RemoveCgroup(n.cgroup)
 	if n.procCg != "" {
 		_ = os.Remove(n.procCg)
 	}
@@ -65,6 +63,9 @@ func (n *node) cleanup() error {
 	for _, cidr := range []string{clusterCIDR, serviceCIDR} {
 		_ = exec.Command("ip", "route", "del", "unreachable", cidr).Run()
 	}
+	// The service proxy's table (its own name: the bridge's); gone already
+	// if the server stopped cleanly.
+	_ = exec.Command("nft", "delete", "table", "ip", n.bridge).Run()
 	if left := n.leftovers(netns, ids); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("clean-up left: %s", strings.Join(left, "; ")))
 	}
@@ -97,53 +98,11 @@ func (n *node) removeSandboxes() (ids, netns []string) {
 		return nil, nil
 	}
 	defer rt.Close()
-	netns, ids = sandboxNetworks(ctx, rt)
+	netns, ids = cluster.SandboxNetworks(ctx, rt)
 	if err := runtimetest.RemoveAll(ctx, rt); err != nil {
 		benchutil.Logf("remove sandboxes: %v", err)
 	}
 	return ids, netns
-}
-
-// sandboxNetworks returns the IDs and network namespaces of every
-// sandbox, from containerd's verbose status.
-func sandboxNetworks(ctx context.Context, rt *runtime.Runtime) ([]string, []string) {
-	resp, err := rt.Runtime.ListPodSandbox(ctx, &criv1.ListPodSandboxRequest{})
-	if err != nil {
-		return nil, nil
-	}
-	var netns, ids []string
-	for _, sb := range resp.Items {
-		ids = append(ids, sb.Id)
-		st, err := rt.Runtime.PodSandboxStatus(ctx, &criv1.PodSandboxStatusRequest{PodSandboxId: sb.Id, Verbose: true})
-		if err != nil {
-			continue
-		}
-		var info struct {
-			RuntimeSpec struct {
-				Linux struct {
-					Namespaces []struct{ Type, Path string }
-				}
-			}
-		}
-		if json.Unmarshal([]byte(st.Info["info"]), &info) != nil {
-			continue
-		}
-		for _, ns := range info.RuntimeSpec.Linux.Namespaces {
-			if ns.Type == "network" && strings.HasPrefix(ns.Path, "/var/run/netns/") {
-				netns = append(netns, ns.Path)
-			}
-		}
-	}
-	return netns, ids
-}
-
-func removeNetns(paths []string) {
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			_ = exec.Command("umount", p).Run()
-			_ = os.Remove(p)
-		}
-	}
 }
 
 // natRules returns `iptables -t nat -S`, one rule a line.
@@ -153,28 +112,6 @@ func natRules() []string {
 		return nil
 	}
 	return strings.Split(string(out), "\n")
-}
-
-// removeCNIRules deletes the NAT rules and chains the bridge plugin made
-// for the given sandboxes.
-func removeCNIRules(ids []string) {
-	chains := map[string]bool{}
-	for _, line := range natRules() {
-		for _, id := range ids {
-			if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, id) {
-				continue
-			}
-			f := strings.Fields(line)
-			if len(f) > 1 && strings.HasPrefix(f[1], "CNI-") {
-				chains[f[1]] = true
-			}
-			_ = exec.Command("sh", "-c", "iptables -t nat "+strings.Replace(line, "-A ", "-D ", 1)).Run()
-		}
-	}
-	for ch := range chains {
-		_ = exec.Command("iptables", "-t", "nat", "-F", ch).Run()
-		_ = exec.Command("iptables", "-t", "nat", "-X", ch).Run()
-	}
 }
 
 // removeNewChains removes the CNI chains that were not there before the
@@ -198,22 +135,6 @@ func removeNewChains(before map[string]bool) {
 			}
 		}
 		_ = exec.Command("iptables", "-t", "nat", "-X", chain).Run()
-	}
-}
-
-// removeCgroup removes a cgroup tree in every v1 hierarchy, deepest first.
-func removeCgroup(rel string) {
-	for _, root := range cgroupDirs(rel) {
-		var dirs []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			_ = os.Remove(dirs[i])
-		}
 	}
 }
 

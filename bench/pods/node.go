@@ -105,7 +105,7 @@ func (n *node) start(b *bench) error {
 	}
 	args := []string{"server", "--data-dir", n.dir, "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1",
 		"--agent-port", "0", "--node-name", n.name, "--cgroup-parent", n.cgroup, "--cni-bridge", n.bridge,
-		"--cluster-cidr", clusterCIDR, "--service-cidr", serviceCIDR, "--cluster-dns", clusterDNS}
+		"--proxy-table", n.bridge, "--cluster-dns-upstream", "127.0.0.1:9", "--cluster-cidr", clusterCIDR, "--service-cidr", serviceCIDR, "--cluster-dns", clusterDNS}
 	if b.debug {
 		args = append(args, "--log-level", "debug")
 	}

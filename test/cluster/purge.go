@@ -27,13 +27,13 @@ func PurgeNode(logf func(string, ...any), dataDir, cgroup string) {
 	if _, err := os.Stat(sock); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if rt, err := runtime.Dial(ctx, "unix://"+sock); err == nil {
-			netns, ids := sandboxNetworks(ctx, rt)
+			netns, ids := SandboxNetworks(ctx, rt)
 			if err := runtimetest.RemoveAll(ctx, rt); err != nil {
 				logf("remove sandboxes: %v", err)
 			}
 			rt.Close()
-			removeNetns(netns)
-			removeCNIRules(ids)
+			RemoveNetns(netns)
+			RemoveCNIRules(ids)
 		}
 		cancel()
 	}
@@ -56,9 +56,9 @@ func PurgeHostNetwork(bridge, proxyTable string) {
 	}
 }
 
-// sandboxNetworks returns the network namespaces and IDs of every
+// SandboxNetworks returns the network namespaces and IDs of every
 // sandbox, from containerd's verbose status.
-func sandboxNetworks(ctx context.Context, rt *runtime.Runtime) ([]string, []string) {
+func SandboxNetworks(ctx context.Context, rt *runtime.Runtime) ([]string, []string) {
 	resp, err := rt.Runtime.ListPodSandbox(ctx, &criv1.ListPodSandboxRequest{})
 	if err != nil {
 		return nil, nil
@@ -89,7 +89,8 @@ func sandboxNetworks(ctx context.Context, rt *runtime.Runtime) ([]string, []stri
 	return netns, ids
 }
 
-func removeNetns(paths []string) {
+// RemoveNetns unmounts and removes network namespace files CNI left.
+func RemoveNetns(paths []string) {
 	for _, p := range paths {
 		if _, err := os.Stat(p); err == nil {
 			_ = exec.Command("umount", p).Run()
@@ -98,9 +99,9 @@ func removeNetns(paths []string) {
 	}
 }
 
-// removeCNIRules deletes the NAT rules and chains the bridge plugin made
+// RemoveCNIRules deletes the NAT rules and chains the bridge plugin made
 // for the given sandboxes in the host's namespace.
-func removeCNIRules(ids []string) {
+func RemoveCNIRules(ids []string) {
 	out, err := exec.Command("iptables", "-t", "nat", "-S").Output()
 	if err != nil {
 		return
