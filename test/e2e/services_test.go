@@ -274,3 +274,29 @@ func TestServices(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceAllocationErrors: kubectl gets Kubernetes' messages for a
+// taken or out-of-range cluster IP or node port, nothing is stored for a
+// refused service, and a deleted service's IP can be taken again.
+func TestServiceAllocationErrors(t *testing.T) {
+	s := startServer(t)
+	s.mustKubectl("create", "service", "clusterip", "a", "--tcp=80", "--clusterip=10.43.0.50")
+	out, err := s.kubectl("create", "service", "clusterip", "b", "--tcp=80", "--clusterip=10.43.0.50")
+	if err == nil {
+		t.Fatal("a taken cluster IP was accepted")
+	}
+	contains(t, out, `Service "b" is invalid: spec.clusterIPs[0]: Invalid value: "10.43.0.50": failed to allocate IP 10.43.0.50: provided IP is already allocated`)
+	out, _ = s.kubectl("create", "service", "clusterip", "b", "--tcp=80", "--clusterip=10.99.0.1")
+	contains(t, out, "the provided IP (10.99.0.1) is not in the valid range. The range of valid IPs is 10.43.0.0/16")
+	out, _ = s.kubectl("create", "service", "nodeport", "b", "--tcp=80", "--node-port=31000")
+	contains(t, out, "service/b created")
+	out, _ = s.kubectl("create", "service", "nodeport", "c", "--tcp=80", "--node-port=31000")
+	contains(t, out, "spec.ports[0].nodePort: Invalid value: 31000: provided port is already allocated")
+	out, _ = s.kubectl("create", "service", "nodeport", "c", "--tcp=80", "--node-port=40000")
+	contains(t, out, "provided port is not in the valid range. The range of valid ports is 30000-32767")
+	if out, _ := s.kubectl("get", "service", "c"); !strings.Contains(out, "NotFound") {
+		t.Errorf("a refused service was stored: %s", out)
+	}
+	s.mustKubectl("delete", "service", "a")
+	s.mustKubectl("create", "service", "clusterip", "d", "--tcp=80", "--clusterip=10.43.0.50")
+}
