@@ -192,3 +192,64 @@ func TestStatefulSetStorage(t *testing.T) {
 		return apierrors.IsNotFound(err) && os.IsNotExist(statErr)
 	})
 }
+
+// TestHostPathVolumeClaim: a static hostPath volume binds to a claim that
+// asks for it (Immediate binding, no class), and a pod using the claim
+// writes into the host directory; Retain keeps the data once the claim
+// goes and the volume is Released.
+func TestHostPathVolumeClaim(t *testing.T) {
+	s := startNodeServer(t)
+	c := s.client()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "vol")
+	s.mustKubectlIn(fmt.Sprintf(`apiVersion: v1
+kind: PersistentVolume
+metadata: {name: host-vol}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: {path: %s, type: DirectoryOrCreate}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: host-claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  resources: {requests: {storage: 100Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: w
+    image: skiff.local/busybox:1
+    command: ["sh", "-c", "echo written-by-pod > /data/out"]
+    volumeMounts: [{name: d, mountPath: /data}]
+  volumes:
+  - name: d
+    persistentVolumeClaim: {claimName: host-claim}
+`, dir), "apply", "-f", "-")
+	waitPod(t, c, "writer", 90*time.Second, "Succeeded", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	pvc, err := c.CoreV1().PersistentVolumeClaims("default").Get(ctx, "host-claim", metav1.GetOptions{})
+	if err != nil || pvc.Spec.VolumeName != "host-vol" || pvc.Status.Phase != corev1.ClaimBound {
+		t.Fatalf("claim: %v %+v", err, pvc)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "out"))
+	if err != nil || strings.TrimSpace(string(data)) != "written-by-pod" {
+		t.Fatalf("host directory: %q %v", data, err)
+	}
+	s.mustKubectl("delete", "pod", "writer")
+	s.mustKubectl("delete", "pvc", "host-claim")
+	eventually(t, time.Minute, "the volume Released", func() bool {
+		pv, err := c.CoreV1().PersistentVolumes().Get(ctx, "host-vol", metav1.GetOptions{})
+		return err == nil && pv.Status.Phase == corev1.VolumeReleased
+	})
+	if _, err := os.Stat(filepath.Join(dir, "out")); err != nil {
+		t.Errorf("Retain lost the data: %v", err)
+	}
+}
