@@ -19,7 +19,7 @@ func (s *Scheduler) setupInformers() {
 	}), informers.WithTransform(StripManagedFields))
 	s.podInf = pods.Core().V1().Pods().Informer()
 	s.podLister = pods.Core().V1().Pods().Lister()
-	_, _ = s.podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podReg, _ := s.podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { s.onPodAdd(obj.(*corev1.Pod)) },
 		UpdateFunc: func(old, obj interface{}) { s.onPodUpdate(old.(*corev1.Pod), obj.(*corev1.Pod)) },
 		DeleteFunc: func(obj interface{}) {
@@ -32,7 +32,7 @@ func (s *Scheduler) setupInformers() {
 		},
 	})
 	nodes := s.factory.Core().V1().Nodes().Informer()
-	_, _ = nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nodeReg, _ := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			s.cache.AddNode(obj.(*corev1.Node))
 			s.queue.MoveAll(nil)
@@ -54,7 +54,7 @@ func (s *Scheduler) setupInformers() {
 		},
 	})
 	nss := s.factory.Core().V1().Namespaces().Informer()
-	_, _ = nss.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	nsReg, _ := nss.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) { s.cache.SetNamespace(obj.(*corev1.Namespace)) },
 		UpdateFunc: func(old, obj interface{}) {
 			s.cache.SetNamespace(obj.(*corev1.Namespace))
@@ -84,8 +84,12 @@ func (s *Scheduler) setupInformers() {
 	}
 	pdbs := s.factory.Policy().V1().PodDisruptionBudgets()
 	s.pdbLister = pdbs.Lister()
-	// Listers the plugins took from the factory are started with it.
-	s.synced = []cache.InformerSynced{s.podInf.HasSynced, nodes.HasSynced, nss.HasSynced, pvcs.HasSynced, pvs.HasSynced, scs.HasSynced, pdbs.Informer().HasSynced}
+	// Listers the plugins took from the factory are started with it. The
+	// scheduler's own cache is filled by the handlers: wait until they
+	// have seen every object of the first list, not just the informers
+	// (else the first pod may meet an empty cache: "no nodes available").
+	s.synced = []cache.InformerSynced{podReg.HasSynced, nodeReg.HasSynced, nsReg.HasSynced,
+		pvcs.HasSynced, pvs.HasSynced, scs.HasSynced, pdbs.Informer().HasSynced}
 }
 
 func (s *Scheduler) onPodAdd(pod *corev1.Pod) {
